@@ -1,0 +1,248 @@
+"""Reading and writing the catalog. Every call is one short transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.tables import Base, Footage, SubtitleTrack, Transcript
+
+log = logging.getLogger(__name__)
+
+WORKABLE = ("ingested", "processed", "failed")
+
+
+class FootageRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    sha256: str
+    source_name: str
+    status: str
+    library_path: str | None
+    language: str | None
+    duration_ms: int | None
+    consent: str
+    sidecar: dict[str, Any]
+    media_info: dict[str, Any]
+
+
+class TranscriptRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    footage_id: int
+    task: str
+    language: str
+    path: str
+
+
+class Catalog:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # footage
+
+    def is_known(self, sha256: str) -> bool:
+        with self.session() as s:
+            query = select(Footage.id).where(
+                Footage.sha256 == sha256, Footage.library_path.is_not(None)
+            )
+            return s.scalar(query) is not None
+
+    def library_footage_id(self, sha256: str) -> int | None:
+        with self.session() as s:
+            query = select(Footage.id).where(
+                Footage.sha256 == sha256, Footage.library_path.is_not(None)
+            )
+            return s.scalar(query)
+
+    def record_footage(
+        self, sha256: str, source_name: str, status: str, path: str, **fields: Any
+    ) -> int:
+        """Record a filed inbox entry. A held entry with the same bytes is updated, not repeated."""
+        with self.session() as s:
+            row = s.scalar(
+                select(Footage).where(Footage.sha256 == sha256, Footage.status == "held")
+            )
+            if row is None:
+                row = Footage(sha256=sha256, source_name=source_name, status=status, path=path)
+                s.add(row)
+            row.source_name, row.status, row.path = source_name, status, path
+            row.error = fields.pop("error", "")
+            for name, value in fields.items():
+                setattr(row, name, value)
+            s.flush()
+            return row.id
+
+    def set_status(self, footage_id: int, status: str, error: str = "", **fields: Any) -> None:
+        with self.session() as s:
+            row = s.get_one(Footage, footage_id)
+            row.status, row.error = status, error
+            for name, value in fields.items():
+                setattr(row, name, value)
+
+    def set_language(self, footage_id: int, language: str) -> None:
+        with self.session() as s:
+            s.get_one(Footage, footage_id).language = language
+
+    def footage(self, footage_id: int) -> FootageRecord:
+        with self.session() as s:
+            return _footage_record(s.get_one(Footage, footage_id))
+
+    def workable_footage(self) -> list[FootageRecord]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(Footage).where(Footage.status.in_(WORKABLE)).order_by(Footage.id)
+            )
+            return [_footage_record(row) for row in rows]
+
+    # transcripts and subtitles
+
+    def transcript_for(self, footage_id: int, settings_key: str) -> TranscriptRecord | None:
+        with self.session() as s:
+            row = s.scalar(
+                select(Transcript).where(
+                    Transcript.footage_id == footage_id, Transcript.settings_key == settings_key
+                )
+            )
+            return _transcript_record(row) if row else None
+
+    def add_transcript(
+        self,
+        footage_id: int,
+        settings_key: str,
+        *,
+        task: str,
+        language: str,
+        engine: str,
+        model: str,
+        path: str,
+        seconds: float,
+    ) -> TranscriptRecord:
+        with self.session() as s:
+            row = s.scalar(
+                select(Transcript).where(
+                    Transcript.footage_id == footage_id, Transcript.settings_key == settings_key
+                )
+            )
+            if row is None:
+                row = Transcript(footage_id=footage_id, settings_key=settings_key)
+                s.add(row)
+            row.task, row.language, row.engine, row.model = task, language, engine, model
+            row.path, row.seconds = path, seconds
+            s.flush()
+            return _transcript_record(row)
+
+    def has_subtitles(self, transcript_id: int, rules_key: str) -> bool:
+        with self.session() as s:
+            query = select(SubtitleTrack.id).where(
+                SubtitleTrack.transcript_id == transcript_id, SubtitleTrack.rules_key == rules_key
+            )
+            return s.scalar(query) is not None
+
+    def add_subtitles(
+        self,
+        transcript: TranscriptRecord,
+        rules_key: str,
+        *,
+        srt_path: str,
+        vtt_path: str,
+        cues: int,
+        rule_violations: int,
+    ) -> None:
+        with self.session() as s:
+            row = s.scalar(
+                select(SubtitleTrack).where(
+                    SubtitleTrack.transcript_id == transcript.id,
+                    SubtitleTrack.rules_key == rules_key,
+                )
+            )
+            if row is None:
+                row = SubtitleTrack(
+                    transcript_id=transcript.id,
+                    rules_key=rules_key,
+                    footage_id=transcript.footage_id,
+                )
+                s.add(row)
+            row.language, row.srt_path, row.vtt_path = transcript.language, srt_path, vtt_path
+            row.cues, row.rule_violations = cues, rule_violations
+
+    # reports
+
+    def report(self) -> dict[str, Any]:
+        """The catalog for machines: the shape `voices status --json` prints."""
+        with self.session() as s:
+            rows = s.scalars(select(Footage).order_by(Footage.id))
+            return {"footage": [_footage_report(row) for row in rows]}
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _footage_record(row: Footage) -> FootageRecord:
+    return FootageRecord(
+        id=row.id,
+        sha256=row.sha256,
+        source_name=row.source_name,
+        status=row.status,
+        library_path=row.library_path,
+        language=row.language,
+        duration_ms=row.duration_ms,
+        consent=row.consent,
+        sidecar=dict(row.sidecar or {}),
+        media_info=dict(row.media_info or {}),
+    )
+
+
+def _transcript_record(row: Transcript) -> TranscriptRecord:
+    return TranscriptRecord(
+        id=row.id, footage_id=row.footage_id, task=row.task, language=row.language, path=row.path
+    )
+
+
+def _footage_report(row: Footage) -> dict[str, Any]:
+    transcripts = [t for t in row.transcripts if t.task == "transcribe"]
+    subtitles: dict[str, dict[str, str]] = {}
+    for track in row.subtitle_tracks:  # ordered by id: the newest of each language wins
+        subtitles[track.language] = {"srt": track.srt_path, "vtt": track.vtt_path}
+    return {
+        "id": row.id,
+        "source_name": row.source_name,
+        "status": row.status,
+        "error": row.error or None,
+        "language": row.language,
+        "duration": row.duration_ms / 1000 if row.duration_ms is not None else None,
+        "consent": row.consent,
+        "sha256": row.sha256,
+        "path": row.library_path or row.path,
+        "transcript": transcripts[-1].path if transcripts else None,
+        "subtitles": subtitles,
+        "clips": [],
+    }

@@ -1,0 +1,96 @@
+"""Tables of the catalog (SQLAlchemy 2 typed ORM)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
+
+
+class Footage(Base):
+    """One file dropped in the inbox, whatever became of it."""
+
+    __tablename__ = "footage"
+    __table_args__ = (
+        # The same bytes are accepted into the library once.
+        Index(
+            "uq_footage_library_sha",
+            "sha256",
+            unique=True,
+            sqlite_where=text("library_path IS NOT NULL"),
+            postgresql_where=text("library_path IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source_name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    path: Mapped[str] = mapped_column(Text)
+    library_path: Mapped[str | None] = mapped_column(Text, default=None)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    duration_ms: Mapped[int | None] = mapped_column(default=None)
+    consent: Mapped[str] = mapped_column(String(16), default="internal")
+    media_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sidecar: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    transcripts: Mapped[list[Transcript]] = relationship(
+        back_populates="footage", cascade="all, delete-orphan", order_by="Transcript.id"
+    )
+    subtitle_tracks: Mapped[list[SubtitleTrack]] = relationship(
+        back_populates="footage", cascade="all, delete-orphan", order_by="SubtitleTrack.id"
+    )
+
+
+class Transcript(Base):
+    """A transcript (or English translation) made under one set of settings."""
+
+    __tablename__ = "transcripts"
+    __table_args__ = (UniqueConstraint("footage_id", "settings_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id"), index=True)
+    settings_key: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    engine: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    footage: Mapped[Footage] = relationship(back_populates="transcripts")
+
+
+class SubtitleTrack(Base):
+    """Subtitle files (SRT and WebVTT) laid out from one transcript under one set of rules."""
+
+    __tablename__ = "subtitle_tracks"
+    __table_args__ = (UniqueConstraint("transcript_id", "rules_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id"), index=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id"), index=True)
+    rules_key: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    srt_path: Mapped[str] = mapped_column(Text)
+    vtt_path: Mapped[str] = mapped_column(Text)
+    cues: Mapped[int] = mapped_column(default=0)
+    rule_violations: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    footage: Mapped[Footage] = relationship(back_populates="subtitle_tracks")
+    transcript: Mapped[Transcript] = relationship()

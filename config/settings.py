@@ -1,0 +1,185 @@
+"""Settings models and their loading: YAML defaults, a workspace file, the environment, the CLI.
+
+Priority, lowest first: `config/defaults.yaml` (shipped), `<workspace>/voices.yaml` or the file
+named by `--config`, environment variables (`VOICES_` prefix, `__` between nested keys), and
+the keyword arguments the CLI passes. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from subtitles.models import ReadingRules
+
+WORKSPACE_CONFIG_NAME = "voices.yaml"
+
+_yaml_layers: ContextVar[tuple[dict[str, Any], ...]] = ContextVar("voices_yaml_layers", default=())
+
+
+class ConfigError(Exception):
+    """A settings file or variable is wrong; the message names it and the fix."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CatalogSettings(Section):
+    url: str = ""
+
+
+class IngestSettings(Section):
+    settle_seconds: float = Field(default=0.5, ge=0)
+    min_duration_seconds: float = Field(default=0.5, ge=0)
+
+
+class TranscriptionSettings(Section):
+    engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = "base"
+    models_by_language: dict[str, str] = Field(default_factory=dict)
+    language_fallbacks: dict[str, str] = Field(default_factory=lambda: {"ky": "kk"})
+    default_language: str = ""
+    device: str = "cpu"
+    compute_type: str = "int8"
+    beam_size: int = Field(default=5, ge=1)
+    vad: bool = True
+    translate_to_english: bool = True
+    model_cache: str = ""
+
+    def model_for(self, language: str | None) -> str:
+        return self.models_by_language.get(language or "", self.model)
+
+
+class SubtitleSettings(Section):
+    profile: str = "adult"
+    profiles: dict[str, ReadingRules] = Field(
+        default_factory=lambda: {"adult": ReadingRules(), "children": ReadingRules(max_cps=13)}
+    )
+
+    @field_validator("profiles")
+    @classmethod
+    def _need_profiles(cls, value: dict[str, ReadingRules]) -> dict[str, ReadingRules]:
+        if not value:
+            raise ValueError("at least one reading profile is needed")
+        return value
+
+    def rules(self, profile: str | None = None) -> ReadingRules:
+        name = profile or self.profile
+        if name not in self.profiles:
+            known = ", ".join(sorted(self.profiles))
+            raise ConfigError(f"unknown subtitle profile {name!r}; known profiles: {known}")
+        return self.profiles[name]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VOICES_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    workspace: Path = Path("./workspace")
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+    subtitles: SubtitleSettings = Field(default_factory=SubtitleSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @property
+    def catalog_url(self) -> str:
+        return self.catalog.url or f"sqlite:///{self.workspace / 'catalog.sqlite'}"
+
+    @property
+    def model_cache(self) -> Path:
+        if self.transcription.model_cache:
+            return Path(self.transcription.model_cache).expanduser()
+        return Path("~/.cache/voices/models").expanduser()
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The merged YAML layers, handed over by `load_settings` through a context variable."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for layer in _yaml_layers.get():
+            merged = deep_merge(merged, layer)
+        return merged
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}). Fix the file and run again.") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level.")
+    return data
+
+
+def defaults() -> dict[str, Any]:
+    text = resources.files("config").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+def load_settings(
+    workspace: Path | None = None, config_file: Path | None = None, **overrides: Any
+) -> Settings:
+    """Load settings from every layer. `workspace` and `overrides` come from the command line."""
+    layers = [defaults()]
+    ws = workspace or Path(os.environ.get("VOICES_WORKSPACE") or layers[0]["workspace"])
+    user_file = config_file or ws / WORKSPACE_CONFIG_NAME
+    if config_file is not None and not config_file.exists():
+        raise ConfigError(f"{config_file}: no such settings file.")
+    if user_file.exists():
+        layers.append(read_yaml(user_file))
+    if workspace is not None:
+        overrides["workspace"] = workspace
+    token = _yaml_layers.set(tuple(layers))
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, user_file)) from exc
+    finally:
+        _yaml_layers.reset(token)
+    return settings.model_copy(update={"workspace": settings.workspace.expanduser().absolute()})
+
+
+def _explain(exc: ValidationError, user_file: Path) -> str:
+    lines = [f"Settings are not valid (files: config/defaults.yaml, {user_file}; env VOICES_*):"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""The `voices` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from config import Settings, load_settings
+from config.settings import ConfigError
+from flows.embedded import use_embedded_prefect
+
+app = typer.Typer(
+    help="voices: footage in, subtitled clips out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default ./workspace, or VOICES_WORKSPACE).",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings file (default WORKSPACE/voices.yaml)."),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")]
+
+
+def _settings(workspace: Path | None, config: Path | None) -> Settings:
+    try:
+        return load_settings(workspace, config)
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        force=True,
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+
+
+@app.command()
+def run(
+    workspace: WorkspaceOpt = None, config: ConfigOpt = None, verbose: VerboseOpt = False
+) -> None:
+    """Process everything new in the inbox once, then exit."""
+    _logging(verbose)
+    settings = _settings(workspace, config)
+    code = _run(settings, config)
+    raise typer.Exit(code)
+
+
+def _run(settings: Settings, config: Path | None) -> int:
+    from flows.steps import Context, has_work
+
+    ctx = Context.open(settings)
+    try:
+        busy = has_work(ctx)
+    finally:
+        ctx.catalog.close()
+    if not busy:
+        console.print(f"Nothing new in {settings.workspace / 'inbox'}; everything is up to date.")
+        return 0
+    use_embedded_prefect(settings.workspace)
+    from flows.pipeline import process_flow
+
+    with _progress_bar():
+        summary = process_flow(str(settings.workspace), str(config) if config else None)
+    _print_summary(summary)
+    return 1 if any(f.status == "failed" for f in summary.footage) else 0
+
+
+class _Bars:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, label: str, fraction: float) -> None:
+        if label not in self.tasks:
+            self.tasks[label] = self.progress.add_task(label, total=1.0)
+        self.progress.update(self.tasks[label], completed=fraction)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[None]:
+    from flows.progress import listening
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err) as progress, listening(_Bars(progress)):
+        yield
+
+
+def _print_summary(summary: Any) -> None:
+    for item in summary.ingested:
+        if item.kind != "accepted":
+            console.print(f"[yellow]{item.kind}[/yellow] {item.source_name}: {item.reason}")
+    for result in summary.footage:
+        if result.status == "failed":
+            console.print(f"[red]failed[/red] {result.source_name}: {result.error}")
+            continue
+        console.print(f"[green]done[/green] {result.source_name} ({result.language})")
+        for track in result.subtitles:
+            console.print(f"    {track.language}: {track.srt}")
+            for problem in track.violations:
+                console.print(f"      [yellow]reading rule:[/yellow] {problem}")
+
+
+@app.command()
+def status(
+    workspace: WorkspaceOpt = None,
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
+) -> None:
+    """Show every footage and what became of it."""
+    from catalog import Catalog
+
+    settings = _settings(workspace, config)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        data = catalog.report()
+    finally:
+        catalog.close()
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    _status_table(data, settings)
+
+
+def _status_table(data: dict[str, Any], settings: Settings) -> None:
+    table = Table(title=f"voices: {settings.workspace}")
+    for column in ("id", "footage", "status", "lang", "duration", "subtitles", "note"):
+        table.add_column(column)
+    for f in data["footage"]:
+        duration = f"{f['duration']:.0f} s" if f["duration"] is not None else ""
+        table.add_row(
+            str(f["id"]),
+            f["source_name"],
+            f["status"],
+            f["language"] or "",
+            duration,
+            " ".join(sorted(f["subtitles"])),
+            f["error"] or "",
+        )
+    console.print(table)
+    if not data["footage"]:
+        console.print(f"No footage yet. Drop files into {settings.workspace / 'inbox'}.")
+
+
+@app.command()
+def demo(workspace: WorkspaceOpt = None, verbose: VerboseOpt = False) -> None:
+    """Copy the bundled sample interviews into the inbox and process them."""
+    _logging(verbose)
+    settings = _settings(workspace, None)
+    inbox = settings.workspace / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for source in sorted(SAMPLE_DIR.iterdir()):
+        if source.is_file() and source.name not in ("README.md", "SOURCES.md"):
+            shutil.copy2(source, inbox / source.name)
+    console.print(f"Copied the sample from {SAMPLE_DIR} into {inbox}.")
+    code = _run(settings, None)
+    console.print(f"\nResults are in {settings.workspace}: transcripts/, subtitles/, library/.")
+    console.print(f"See them all with: .venv/bin/voices status --workspace {settings.workspace}")
+    raise typer.Exit(code)

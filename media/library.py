@@ -1,0 +1,73 @@
+"""Where originals live: content-addressed, byte for byte, read-only.
+
+Files are moved, never rewritten: a rename on the same disk, else a copy that is checked
+against its hash before the source is removed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import shutil
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def library_dir(library: Path, sha256: str) -> Path:
+    return library / sha256[:2] / sha256
+
+
+def move_intact(source: Path, target: Path, sha256: str | None = None) -> Path:
+    """Move `source` to `target` without changing a byte; never overwrite an existing file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise FileExistsError(errno.EEXIST, "will not overwrite", str(target))
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+            raise
+        _copy_checked(source, target, sha256 or sha256_of(source))
+    source.unlink()
+    return target
+
+
+def _copy_checked(source: Path, target: Path, sha256: str) -> None:
+    partial = target.with_name(target.name + ".partial")
+    shutil.copy2(source, partial)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    if sha256_of(partial) != sha256:
+        partial.unlink()
+        raise OSError(
+            errno.EIO, "copy does not match the original; the source was kept", str(source)
+        )
+    os.replace(partial, target)
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/stem (2).ext` and so on when that name is taken."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    count = 2
+    while candidate.exists():
+        candidate = folder / f"{stem} ({count}){suffix}"
+        count += 1
+    return candidate
+
+
+def make_read_only(path: Path) -> None:
+    path.chmod(0o444)

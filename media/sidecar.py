@@ -1,0 +1,155 @@
+"""The optional metadata file staff put next to footage: `NAME.yaml` beside `NAME.mp4`.
+
+A wrong sidecar is an error that names the file, the line and the field, and says what is
+expected there. Consent defaults to `internal`: nothing leaves the organisation unless a person
+said so.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from media.errors import MediaError
+
+Consent = Literal["public", "partners", "internal"]
+SIDECAR_SUFFIXES = (".yaml", ".yml")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+class SidecarError(MediaError):
+    def __init__(self, path: Path, line: int | None, field: str | None, problem: str) -> None:
+        where = f"{path.name}, line {line}" if line else path.name
+        what = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {what}{problem}")
+        self.path = path
+        self.line = line
+        self.field = field
+        self.problem = problem
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    role: str = ""
+    minor: bool = False
+    consent: Consent = "internal"
+
+
+class Sidecar(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    language: str | None = None
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    recorded: date | None = None
+    location: str = ""
+    consent: Consent = "internal"
+    people: tuple[Person, ...] = ()
+    subtitle_profile: str | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _iso_639_1(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().lower()
+        if not _LANGUAGE.match(code):
+            raise ValueError("use a two-letter ISO 639-1 code such as ru, ky, kk, uz, tg or en")
+        return code
+
+    @property
+    def has_minors(self) -> bool:
+        return any(person.minor for person in self.people)
+
+
+def sidecar_path(media: Path) -> Path | None:
+    for suffix in SIDECAR_SUFFIXES:
+        candidate = media.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_sidecar(path: Path) -> Sidecar:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SidecarError(path, None, None, "is not UTF-8 text; save it as UTF-8") from exc
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise SidecarError(path, line, None, f"not valid YAML: {exc.problem}") from exc
+    if data is None:
+        return Sidecar()
+    if not isinstance(data, dict):
+        raise SidecarError(path, 1, None, "expected fields like 'language: ru', one per line")
+    try:
+        return Sidecar.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(path, root, exc) from exc
+
+
+def _explain(path: Path, root: yaml.Node | None, exc: ValidationError) -> SidecarError:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    field = ".".join(str(part) for part in loc)
+    line = _line_of(root, loc)
+    if error["type"] == "extra_forbidden":
+        return SidecarError(path, line, field, f"unknown field{_suggest(str(loc[-1]))}")
+    if error["type"] == "literal_error" and loc[-1] == "consent":
+        return SidecarError(path, line, field, "must be one of: public, partners, internal")
+    hint = _HINTS.get(str(error["type"]), str(error["msg"]).removeprefix("Value error, "))
+    return SidecarError(path, line, field, hint)
+
+
+_HINTS = {
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "date_from_datetime_parsing": "use a date like 2026-03-14",
+    "date_parsing": "use a date like 2026-03-14",
+    "date_type": "use a date like 2026-03-14",
+    "string_type": "use text (put it in quotes if it looks like a number or a date)",
+    "tuple_type": "use a list, one '- item' per line",
+    "missing": "is required",
+}
+
+
+def _suggest(name: str) -> str:
+    known = list(Sidecar.model_fields) + list(Person.model_fields)
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(known)}"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the value at `loc` in the composed YAML tree."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                return value if not isinstance(value, yaml.ScalarNode) or value.value else key
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        child: yaml.Node = node.value[part]
+        return child
+    return None

@@ -1,0 +1,58 @@
+"""Shared fixtures: real media, the bundled model joined once, and an isolated environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import data
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("session")
+
+
+@pytest.fixture(scope="session")
+def model_cache(session_dir: Path) -> Path:
+    return session_dir / "models"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path, session_dir: Path
+) -> Path:
+    """Each test gets its own workspace; no setting of the developer's machine leaks in."""
+    for name in list(os.environ):
+        if name.startswith("VOICES_"):
+            monkeypatch.delenv(name)
+    workspace = tmp_path / "workspace"
+    monkeypatch.setenv("VOICES_WORKSPACE", str(workspace))
+    monkeypatch.setenv("VOICES_TRANSCRIPTION__MODEL_CACHE", str(model_cache))
+    monkeypatch.setenv("PREFECT_HOME", str(session_dir / "prefect"))
+    monkeypatch.chdir(tmp_path)
+    return workspace
+
+
+@pytest.fixture(scope="session")
+def ct2_base_dir(model_cache: Path) -> Path:
+    from subtitles.weights import bundled_base
+
+    return bundled_base(model_cache)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One Prefect API for the whole session (each start costs ~10 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def jfk_wav() -> Path:
+    return data("jfk.wav")
