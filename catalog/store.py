@@ -96,6 +96,11 @@ class Catalog:
             s.flush()
             return row.id
 
+    def held_fingerprints(self) -> set[str]:
+        with self.session() as s:
+            query = select(Footage.fingerprint).where(Footage.status == "held")
+            return set(s.scalars(query))
+
     def set_status(self, footage_id: int, status: str, error: str = "", **fields: Any) -> None:
         with self.session() as s:
             row = s.get_one(Footage, footage_id)

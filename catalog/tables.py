@@ -42,6 +42,9 @@ class Footage(Base):
     language: Mapped[str | None] = mapped_column(String(16), default=None)
     duration_ms: Mapped[int | None] = mapped_column(default=None)
     consent: Mapped[str] = mapped_column(String(16), default="internal")
+    # For held footage: what the file and its sidecar looked like, so an unchanged pair is not
+    # checked again on every run.
+    fingerprint: Mapped[str] = mapped_column(Text, default="")
     media_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sidecar: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -88,6 +89,8 @@ def _run(settings: Settings, config: Path | None) -> int:
         console.print(f"Nothing new in {settings.workspace / 'inbox'}; everything is up to date.")
         return 0
     use_embedded_prefect(settings.workspace)
+    quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
     from flows.pipeline import process_flow
 
     with _progress_bar():

@@ -20,7 +20,7 @@ from catalog.store import FootageRecord, TranscriptRecord
 from config import Settings
 from flows.progress import report
 from media.audio import decode_audio
-from media.ingest import IngestOutcome, WorkspaceDirs, ingest_all, pending_files
+from media.ingest import IngestOutcome, WorkspaceDirs, fingerprint, ingest_all, pending_files
 from subtitles.engines import TranscribeOptions, transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.languages import decode_language
@@ -68,9 +68,16 @@ class SubtitleResult(BaseModel):
 # ingest
 
 
+def new_files(ctx: Context, settle_seconds: float = 0.0) -> list[Path]:
+    """Inbox files to ingest: all but those held for a sidecar fix that nobody has touched."""
+    held = ctx.catalog.held_fingerprints()
+    files = pending_files(ctx.dirs.inbox, settle_seconds)
+    return [path for path in files if fingerprint(path) not in held]
+
+
 def ingest_inbox(ctx: Context) -> list[IngestResult]:
     settings = ctx.settings.ingest
-    files = pending_files(ctx.dirs.inbox, settings.settle_seconds)
+    files = new_files(ctx, settings.settle_seconds)
     outcomes = ingest_all(
         files, ctx.dirs, ctx.catalog.is_known, round(settings.min_duration_seconds * 1000)
     )
@@ -78,7 +85,7 @@ def ingest_inbox(ctx: Context) -> list[IngestResult]:
 
 
 def _record(catalog: Catalog, outcome: IngestOutcome) -> IngestResult:
-    fields: dict[str, object] = {"error": outcome.reason}
+    fields: dict[str, object] = {"error": outcome.reason, "fingerprint": outcome.fingerprint}
     if outcome.info is not None:
         fields["media_info"] = outcome.info.model_dump()
         fields["duration_ms"] = outcome.info.duration_ms
@@ -166,7 +173,7 @@ def footage_to_process(ctx: Context) -> list[FootageRecord]:
 
 def has_work(ctx: Context) -> bool:
     """Cheap check before starting any flow: new files in the inbox or unfinished footage."""
-    return bool(pending_files(ctx.dirs.inbox)) or bool(footage_to_process(ctx))
+    return bool(new_files(ctx)) or bool(footage_to_process(ctx))
 
 
 # transcription and subtitles

@@ -35,4 +35,4 @@ def decode_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> npt.NDArray[np.f
 
 
 def _planes(frames: list[av.AudioFrame]) -> list[npt.NDArray[np.int16]]:
-    return [frame.to_ndarray().reshape(-1) for frame in frames]
+    return [np.asarray(frame.to_ndarray(), dtype=np.int16).reshape(-1) for frame in frames]

@@ -55,6 +55,7 @@ class IngestOutcome(BaseModel):
     reason: str = ""
     info: MediaInfo | None = None
     sidecar: Sidecar | None = None
+    fingerprint: str = ""
 
 
 def pending_files(inbox: Path, settle_seconds: float = 0.0) -> list[Path]:
@@ -70,6 +71,15 @@ def pending_files(inbox: Path, settle_seconds: float = 0.0) -> list[Path]:
     for path in set(candidates) - set(settled):
         log.info("%s is still being copied; it will be taken next time", path.name)
     return settled
+
+
+def fingerprint(path: Path) -> str:
+    """Cheap identity of a file and its sidecar as they stand: path, size and change time."""
+    parts = [path]
+    sidecar = sidecar_path(path)
+    if sidecar is not None:
+        parts.append(sidecar)
+    return "|".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in parts)
 
 
 def _is_footage_candidate(path: Path) -> bool:
@@ -109,7 +119,13 @@ def ingest_file(
     except SidecarError as exc:
         reason = f"{exc}. Fix {exc.path.name} in the inbox; the footage waits there."
         return IngestOutcome(
-            kind="held", source_name=source_name, path=path, sha256=sha256, reason=reason, info=info
+            kind="held",
+            source_name=source_name,
+            path=path,
+            sha256=sha256,
+            reason=reason,
+            info=info,
+            fingerprint=fingerprint(path),
         )
     stored = _store(path, sidecar_file, dirs.library, sha256)
     return IngestOutcome(

@@ -147,7 +147,10 @@ def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if key.value == part:
-                return value if not isinstance(value, yaml.ScalarNode) or value.value else key
+                found: yaml.Node = (
+                    value if not isinstance(value, yaml.ScalarNode) or value.value else key
+                )
+                return found
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
         child: yaml.Node = node.value[part]

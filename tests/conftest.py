@@ -47,6 +47,7 @@ def ct2_base_dir(model_cache: Path) -> Path:
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """One Prefect API for the whole session (each start costs ~10 s)."""
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

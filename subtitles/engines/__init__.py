@@ -42,7 +42,7 @@ def transcribe(
 
         return faster.transcribe(audio, options, on_progress)
     if options.engine == "openai-whisper":
-        from subtitles.engines import openai
+        from subtitles.engines import openai_whisper
 
-        return openai.transcribe(audio, options, on_progress)
+        return openai_whisper.transcribe(audio, options, on_progress)
     raise ValueError(f"unknown engine {options.engine!r}: use faster-whisper or openai-whisper")

@@ -8,7 +8,8 @@ from typing import Any
 
 from subtitles.engines import Audio, ProgressCallback, TranscribeOptions
 from subtitles.errors import ModelError, TranscriptionError, TransientTranscriptionError
-from subtitles.models import Segment, Transcript, Word
+from subtitles.models import Segment, Transcript
+from subtitles.words import RawWord, ms, to_words
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def transcribe(
             vad_filter=options.vad,
             **SHARED_DECODING,
         )
-        collected = [_segment(s) for s in _with_progress(segments, info.duration, on_progress)]
+        timed = _with_progress(segments, info.duration, on_progress)
+        collected = [_segment(s, options.language or info.language) for s in timed]
     except MemoryError as exc:
         raise TransientTranscriptionError(f"out of memory while transcribing: {exc}") from exc
     except RuntimeError as exc:
@@ -78,21 +80,11 @@ def _with_progress(segments: Any, duration: float, on_progress: ProgressCallback
         on_progress(1.0)
 
 
-def _segment(segment: Any) -> Segment:
-    words = tuple(
-        Word(
-            start_ms=_ms(w.start),
-            end_ms=max(_ms(w.start), _ms(w.end)),
-            text=w.word.strip(),
-            probability=round(float(w.probability), 4),
-        )
-        for w in segment.words or ()
-        if w.word.strip()
-    )
+def _segment(segment: Any, language: str | None) -> Segment:
+    pieces = (RawWord(w.start, w.end, w.word, w.probability) for w in segment.words or ())
     return Segment(
-        start_ms=_ms(segment.start), end_ms=_ms(segment.end), text=segment.text.strip(), words=words
+        start_ms=ms(segment.start),
+        end_ms=ms(segment.end),
+        text=segment.text.strip(),
+        words=to_words(pieces, language),
     )
-
-
-def _ms(seconds: float) -> int:
-    return max(0, round(seconds * 1000))

@@ -32,7 +32,7 @@ def run(engine: str, audio_file: Path, model_cache: Path, **options: object) -> 
     model = resolve_model("base", engine, model_cache)
     return transcribe(
         decode_audio(audio_file),
-        TranscribeOptions(engine=engine, model=model, model_label="base", **options),  # type: ignore[arg-type]
+        TranscribeOptions(engine=engine, model=model, model_label="base", **options),
     )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from subtitles.engines import Audio, ProgressCallback, TranscribeOptions
 from subtitles.engines.faster import SHARED_DECODING
 from subtitles.errors import ModelError, TranscriptionError, TransientTranscriptionError
-from subtitles.models import Segment, Transcript, Word
+from subtitles.models import Segment, Transcript
+from subtitles.words import RawWord, ms, to_words
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def transcribe(
         engine="openai-whisper",
         model=options.model_label or options.model,
         duration_ms=round(len(audio) * 1000 / SAMPLE_RATE),
-        segments=tuple(s for s in (_segment(s) for s in result["segments"]) if s.text),
+        segments=tuple(s for s in (_segment(s, detected) for s in result["segments"]) if s.text),
     )
 
 
@@ -89,24 +90,14 @@ def _openai_names(options: dict[str, Any]) -> dict[str, Any]:
     return renamed
 
 
-def _segment(segment: dict[str, Any]) -> Segment:
-    words = tuple(
-        Word(
-            start_ms=_ms(w["start"]),
-            end_ms=max(_ms(w["start"]), _ms(w["end"])),
-            text=w["word"].strip(),
-            probability=round(float(w["probability"]), 4),
-        )
+def _segment(segment: dict[str, Any], language: str | None) -> Segment:
+    pieces = (
+        RawWord(w["start"], w["end"], w["word"], w["probability"])
         for w in segment.get("words") or ()
-        if w["word"].strip()
     )
     return Segment(
-        start_ms=_ms(segment["start"]),
-        end_ms=_ms(segment["end"]),
+        start_ms=ms(segment["start"]),
+        end_ms=ms(segment["end"]),
         text=segment["text"].strip(),
-        words=words,
+        words=to_words(pieces, language),
     )
-
-
-def _ms(seconds: float) -> int:
-    return max(0, round(seconds * 1000))
