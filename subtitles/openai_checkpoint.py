@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from subtitles.errors import ModelError
+
 if TYPE_CHECKING:
     from whisper.model import Whisper
 
@@ -63,7 +65,7 @@ _OPENAI_DIM_NAMES = (
 Arrays = dict[str, np.ndarray[Any, Any]]
 
 
-class CheckpointError(Exception):
+class CheckpointError(ModelError):
     """The CTranslate2 model cannot be read or converted; the message names the file and fix."""
 
 

@@ -102,7 +102,7 @@ def test_mixed_inbox_is_processed_and_a_rerun_does_nothing(
             assert cues and check_rules(cues, rules) == []
             with open(paths["vtt"], encoding="utf-8") as handle:
                 vtt = webvtt.from_buffer(handle)
-            assert [c.text.replace("\n", " ") for c in vtt] == [c.text for c in cues]
+            assert [c.text.replace("\n", " ") for c in vtt.captions] == [c.text for c in cues]
 
     monkeypatch.delenv("VOICES_TRANSCRIPTION__MODELS_BY_LANGUAGE")
     code, output = voices("run")

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import jiwer
 import pytest
+import srt
+import webvtt
 
 from media.audio import decode_audio
 from subtitles.engines import TranscribeOptions, transcribe
 from subtitles.languages import decode_language
-from subtitles.models import Transcript
+from subtitles.formats import srt_text, write_vtt
+from subtitles.layout import check_rules, layout_cues
+from subtitles.models import ReadingRules, Transcript
 from subtitles.weights import resolve_model
 from tests.helpers import data, reference
 
@@ -67,6 +72,26 @@ def test_long_recording_end_to_end(model_cache: Path) -> None:
     assert_word_times_sane(transcript)
     assert transcript.segments[-1].end_ms > 185_000
     Transcript.model_validate_json(transcript.model_dump_json())
+    for rules in (ReadingRules(), ReadingRules(max_cps=13)):  # adults, then children
+        cues = layout_cues(transcript.words, rules)
+        problems = check_rules(cues, rules)
+        if rules.max_cps >= 17:
+            assert problems == []
+        else:  # an adult speaker read at a child's pace: a few cues cannot keep up
+            assert len(problems) <= len(cues) // 20, problems
+            assert all("characters per second" in p for p in problems)
+        shown = " ".join(cue.text for cue in cues)
+        assert shown.split() == " ".join(w.text for w in transcript.words).split()
+        parsed = list(srt.parse(srt_text(cues)))
+        assert len(parsed) == len(cues)
+        assert parsed[-1].end.total_seconds() * 1000 == pytest.approx(cues[-1].end_ms, abs=1)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bush.vtt"
+            write_vtt(cues, path)
+            assert len(webvtt.read(str(path)).captions) == len(cues)
+    assert len(layout_cues(transcript.words, ReadingRules(max_cps=13))) >= len(
+        layout_cues(transcript.words, ReadingRules())
+    )
 
 
 def test_kyrgyz_is_decoded_with_the_kazakh_token(model_cache: Path) -> None:

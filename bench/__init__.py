@@ -1,0 +1,1 @@
+"""Benchmarks: run with `make bench`. Each prints measurements taken side by side in one run."""

@@ -1,0 +1,26 @@
+"""Run every benchmark and print its table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bench import transcribe_engines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="length of the speech excerpt to transcribe (default 60)",
+    )
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each engine; best is kept")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    transcribe_engines.run(args.seconds, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
