@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.tables import Base, Footage, SubtitleTrack, Transcript
+from catalog.report import footage_report
+from catalog.tables import Base, Clip, Footage, SubtitleTrack, Transcript, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,48 @@ class TranscriptRecord(BaseModel):
     task: str
     language: str
     path: str
+
+
+class ClipDraft(BaseModel):
+    """A clip as selection proposes it, before it is in the catalog."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start_ms: int
+    end_ms: int
+    text: str
+    title: str = ""
+    description: str = ""
+    origin: str = "auto"
+    score: float = 0.0
+
+
+class ClipRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    footage_id: int
+    start_ms: int
+    end_ms: int
+    text: str
+    title: str
+    description: str
+    origin: str
+    rank: int
+    score: float
+    status: str
+    error: str
+    renders: dict[str, Any]
+    subtitles: dict[str, Any]
+    thumbnail: str | None
+    package: str | None
+    approved_at: datetime | None = None
+    publish_at: datetime | None = None
+
+    @field_validator("approved_at", "publish_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
 
 
 class Catalog:
@@ -115,6 +159,17 @@ class Catalog:
     def footage(self, footage_id: int) -> FootageRecord:
         with self.session() as s:
             return _footage_record(s.get_one(Footage, footage_id))
+
+    def footage_by_stem(self, stem: str) -> FootageRecord | None:
+        """The newest footage in the library whose original file name has this stem."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(Footage).where(Footage.library_path.is_not(None)).order_by(Footage.id.desc())
+            )
+            for row in rows:
+                if Path(row.source_name).stem == stem or row.source_name == stem:
+                    return _footage_record(row)
+            return None
 
     def workable_footage(self) -> list[FootageRecord]:
         with self.session() as s:
@@ -194,13 +249,67 @@ class Catalog:
             row.language, row.srt_path, row.vtt_path = transcript.language, srt_path, vtt_path
             row.cues, row.rule_violations = cues, rule_violations
 
+    # clips
+
+    def sync_clips(self, footage_id: int, spans: Sequence[ClipDraft], clips_key: str) -> None:
+        """Make the footage's clips these spans, in this order. Decisions are kept: a clip a
+        person approved or rejected stays even when the selection no longer proposes it."""
+        with self.session() as s:
+            footage = s.get_one(Footage, footage_id)
+            existing = {(c.start_ms, c.end_ms): c for c in footage.clips}
+            wanted = {(d.start_ms, d.end_ms) for d in spans}
+            for key, old in existing.items():
+                if key not in wanted and old.status == "candidate":
+                    s.delete(old)
+            for rank, draft in enumerate(spans, start=1):
+                clip: Clip | None = existing.get((draft.start_ms, draft.end_ms))
+                if clip is None:
+                    clip = Clip(
+                        footage_id=footage_id,
+                        start_ms=draft.start_ms,
+                        end_ms=draft.end_ms,
+                        title=draft.title,
+                        description=draft.description,
+                    )
+                    s.add(clip)
+                elif draft.origin == "chosen" and draft.title:
+                    clip.title = draft.title
+                clip.text, clip.origin, clip.rank, clip.score = (
+                    draft.text,
+                    draft.origin,
+                    rank,
+                    draft.score,
+                )
+            footage.clips_key = clips_key
+
+    def clips_key(self, footage_id: int) -> str:
+        with self.session() as s:
+            return s.get_one(Footage, footage_id).clips_key
+
+    def clips_of(self, footage_id: int) -> list[ClipRecord]:
+        with self.session() as s:
+            query = select(Clip).where(Clip.footage_id == footage_id).order_by(Clip.rank)
+            return [ClipRecord.model_validate(c, from_attributes=True) for c in s.scalars(query)]
+
+    def clip(self, clip_id: int) -> ClipRecord:
+        with self.session() as s:
+            return ClipRecord.model_validate(s.get_one(Clip, clip_id), from_attributes=True)
+
+    def update_clip(self, clip_id: int, **fields: Any) -> ClipRecord:
+        with self.session() as s:
+            clip = s.get_one(Clip, clip_id)
+            for name, value in fields.items():
+                setattr(clip, name, value)
+            s.flush()
+            return ClipRecord.model_validate(clip, from_attributes=True)
+
     # reports
 
     def report(self) -> dict[str, Any]:
         """The catalog for machines: the shape `voices status --json` prints."""
         with self.session() as s:
             rows = s.scalars(select(Footage).order_by(Footage.id))
-            return {"footage": [_footage_report(row) for row in rows]}
+            return {"footage": [footage_report(row) for row in rows]}
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -230,24 +339,3 @@ def _transcript_record(row: Transcript) -> TranscriptRecord:
     return TranscriptRecord(
         id=row.id, footage_id=row.footage_id, task=row.task, language=row.language, path=row.path
     )
-
-
-def _footage_report(row: Footage) -> dict[str, Any]:
-    transcripts = [t for t in row.transcripts if t.task == "transcribe"]
-    subtitles: dict[str, dict[str, str]] = {}
-    for track in row.subtitle_tracks:  # ordered by id: the newest of each language wins
-        subtitles[track.language] = {"srt": track.srt_path, "vtt": track.vtt_path}
-    return {
-        "id": row.id,
-        "source_name": row.source_name,
-        "status": row.status,
-        "error": row.error or None,
-        "language": row.language,
-        "duration": row.duration_ms / 1000 if row.duration_ms is not None else None,
-        "consent": row.consent,
-        "sha256": row.sha256,
-        "path": row.library_path or row.path,
-        "transcript": transcripts[-1].path if transcripts else None,
-        "subtitles": subtitles,
-        "clips": [],
-    }

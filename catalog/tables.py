@@ -13,6 +13,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without a zone; every one voices stores is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
@@ -45,6 +52,8 @@ class Footage(Base):
     # For held footage: what the file and its sidecar looked like, so an unchanged pair is not
     # checked again on every run.
     fingerprint: Mapped[str] = mapped_column(Text, default="")
+    # What the clip selection was made from (transcript, rules, clips file); see flows.steps.
+    clips_key: Mapped[str] = mapped_column(String(64), default="")
     media_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sidecar: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -55,6 +64,9 @@ class Footage(Base):
     )
     subtitle_tracks: Mapped[list[SubtitleTrack]] = relationship(
         back_populates="footage", cascade="all, delete-orphan", order_by="SubtitleTrack.id"
+    )
+    clips: Mapped[list[Clip]] = relationship(
+        back_populates="footage", cascade="all, delete-orphan", order_by="Clip.rank"
     )
 
 
@@ -97,3 +109,66 @@ class SubtitleTrack(Base):
 
     footage: Mapped[Footage] = relationship(back_populates="subtitle_tracks")
     transcript: Mapped[Transcript] = relationship()
+
+
+class Clip(Base):
+    """A span of one footage to publish: proposed from the transcript or chosen by staff."""
+
+    __tablename__ = "clips"
+    __table_args__ = (UniqueConstraint("footage_id", "start_ms", "end_ms"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id"), index=True)
+    start_ms: Mapped[int]
+    end_ms: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(16), default="auto")
+    rank: Mapped[int] = mapped_column(default=0)
+    score: Mapped[float] = mapped_column(default=0.0)
+    # candidate | approved | rejected: a person's decision; rendering problems go in `error`.
+    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    # {profile: {"path": ..., "key": ...}}, {language: {"srt": ..., "vtt": ...}}
+    renders: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    subtitles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    thumbnail: Mapped[str | None] = mapped_column(Text, default=None)
+    package: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # When a person approved it, and from when it may be published (None: at once).
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    publish_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    footage: Mapped[Footage] = relationship(back_populates="clips")
+    publications: Mapped[list[Publication]] = relationship(
+        back_populates="clip", cascade="all, delete-orphan", order_by="Publication.id"
+    )
+
+
+class Publication(Base):
+    """One clip on one channel: the ledger. Written before and after every remote call."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("clip_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    # pending | uploading | published | scheduled | failed | blocked
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    marker: Mapped[str] = mapped_column(String(64))
+    remote_id: Mapped[str | None] = mapped_column(Text, default=None)
+    url: Mapped[str | None] = mapped_column(Text, default=None)
+    scheduled_at: Mapped[datetime | None] = mapped_column(default=None)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Resumable-upload state the channel saved before sending bytes.
+    session: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    clip: Mapped[Clip] = relationship(back_populates="publications")

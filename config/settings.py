@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from media.render import Branding, EncodeSettings, RenderProfile
 from subtitles.models import ReadingRules
 
 WORKSPACE_CONFIG_NAME = "voices.yaml"
@@ -79,6 +88,79 @@ class SubtitleSettings(Section):
         return self.profiles[name]
 
 
+class ClipSettings(Section):
+    max_candidates: int = Field(default=5, ge=0)
+    min_seconds: float = Field(default=15.0, gt=0)
+    max_seconds: float = Field(default=60.0, gt=0)
+    padding_ms: int = Field(default=400, ge=0)
+    keywords: list[str] = Field(default_factory=list)
+    render: list[str] = Field(default_factory=lambda: ["vertical", "square", "landscape", "tv"])
+    caption_language: str = "original"
+
+
+class RenderSettings(Section):
+    preset: str = "veryfast"
+    crf: int = Field(default=20, ge=0, le=51)
+    audio_bitrate: str = "160k"
+    branding: Branding = Field(default_factory=Branding)
+    profiles: dict[str, RenderProfile] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, profile in (data.get("profiles") or {}).items():
+                if isinstance(profile, dict):
+                    profile.setdefault("name", name)
+        return data
+
+    @property
+    def encode(self) -> EncodeSettings:
+        return EncodeSettings(preset=self.preset, crf=self.crf, audio_bitrate=self.audio_bitrate)
+
+    def profile(self, name: str) -> RenderProfile:
+        if name not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError(f"unknown render profile {name!r} in clips.render; known: {known}")
+        return self.profiles[name]
+
+
+class YouTubeSettings(Section):
+    enabled: bool = False
+    token_file: Path = Path("~/.config/voices/youtube-token.json")
+    client_secrets: Path = Path("~/.config/voices/client_secret.json")
+    api_endpoint: str = ""
+    privacy: Literal["private", "unlisted", "public"] = "private"
+    profile: str = "vertical"
+    category_id: str = "29"
+    made_for_kids: bool = False
+    made_for_kids_with_minors: bool = False
+    playlist_id: str = ""
+    notify_subscribers: bool = False
+
+
+class TelegramSettings(Section):
+    enabled: bool = False
+    token: SecretStr = SecretStr("")
+    chat_id: str = ""
+    base_url: str = "https://api.telegram.org"
+    local_server: bool = False
+    profile: str = "vertical"
+
+
+class FolderSettings(Section):
+    enabled: bool = False
+    path: str = ""
+    profile: str = "tv"
+    audience: Literal["public", "partners"] = "public"
+
+
+class ScheduleSettings(Section):
+    timezone: str = "Asia/Bishkek"
+    process_every_minutes: float = Field(default=15, gt=0)
+    publish_cron: str = "0 10 * * 2,4"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOICES_", env_nested_delimiter="__", extra="forbid"
@@ -89,6 +171,12 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     subtitles: SubtitleSettings = Field(default_factory=SubtitleSettings)
+    clips: ClipSettings = Field(default_factory=ClipSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    folder: FolderSettings = Field(default_factory=FolderSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @classmethod
     def settings_customise_sources(

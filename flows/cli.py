@@ -13,13 +13,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from config import Settings, load_settings
-from config.settings import ConfigError
+from config import Settings
+from flows import cli_publish
+from flows.cli_common import (
+    ConfigOpt,
+    VerboseOpt,
+    WorkspaceOpt,
+    console,
+    err,
+    load,
+    setup_logging,
+)
 from flows.embedded import use_embedded_prefect
 
 app = typer.Typer(
@@ -27,43 +34,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
-
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace folder (default ./workspace, or VOICES_WORKSPACE).",
-        show_default=False,
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Settings file (default WORKSPACE/voices.yaml)."),
-]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")]
-
-
-def _settings(workspace: Path | None, config: Path | None) -> Settings:
-    try:
-        return load_settings(workspace, config)
-    except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-
-
-def _logging(verbose: bool) -> None:
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        force=True,
-        handlers=[RichHandler(console=err, show_path=False)],
-    )
+_settings = load
+_logging = setup_logging
 
 
 @app.command()
@@ -78,7 +51,8 @@ def run(
 
 
 def _run(settings: Settings, config: Path | None) -> int:
-    from flows.steps import Context, has_work
+    from flows.steps import Context
+    from flows.work import has_work
 
     ctx = Context.open(settings)
     try:
@@ -137,6 +111,11 @@ def _print_summary(summary: Any) -> None:
             console.print(f"    {track.language}: {track.srt}")
             for problem in track.violations:
                 console.print(f"      [yellow]reading rule:[/yellow] {problem}")
+        if result.error:
+            console.print(f"    [yellow]note:[/yellow] {result.error}")
+        for clip in result.clips:
+            state = f"[red]failed[/red] {clip.error}" if clip.error else "rendered"
+            console.print(f"    clip {clip.clip_id} {clip.title!r}: {state}")
 
 
 @app.command()
@@ -162,10 +141,11 @@ def status(
 
 def _status_table(data: dict[str, Any], settings: Settings) -> None:
     table = Table(title=f"voices: {settings.workspace}")
-    for column in ("id", "footage", "status", "lang", "duration", "subtitles", "note"):
+    for column in ("id", "footage", "status", "lang", "duration", "subtitles", "clips", "note"):
         table.add_column(column)
     for f in data["footage"]:
         duration = f"{f['duration']:.0f} s" if f["duration"] is not None else ""
+        clips = ", ".join(f"{c['id']} {c['status']}" for c in f["clips"])
         table.add_row(
             str(f["id"]),
             f["source_name"],
@@ -173,11 +153,52 @@ def _status_table(data: dict[str, Any], settings: Settings) -> None:
             f["language"] or "",
             duration,
             " ".join(sorted(f["subtitles"])),
+            clips,
             f["error"] or "",
         )
     console.print(table)
     if not data["footage"]:
         console.print(f"No footage yet. Drop files into {settings.workspace / 'inbox'}.")
+    _clips_table([c for f in data["footage"] for c in f["clips"]])
+
+
+def _clips_table(clips: list[dict[str, Any]]) -> None:
+    if not clips:
+        return
+    table = Table(title="clips")
+    for column in ("clip", "span", "status", "title", "renders", "note"):
+        table.add_column(column)
+    for c in clips:
+        span = f"{c['start']:.1f}–{c['end']:.1f} s"
+        table.add_row(
+            str(c["id"]), span, c["status"], c["title"], " ".join(c["renders"]), c["error"] or ""
+        )
+    console.print(table)
+
+
+@app.command()
+def edit(
+    clip: Annotated[int, typer.Argument(help="Clip id (see voices status).")],
+    title: Annotated[
+        str | None, typer.Option(help="New title (YouTube: at most 100 characters).")
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Change a clip's title or description draft."""
+    from catalog import Catalog
+
+    settings = _settings(workspace, None)
+    catalog = Catalog(settings.catalog_url)
+    try:
+        fields = {k: v for k, v in (("title", title), ("description", description)) if v}
+        if not fields:
+            err.print("Nothing to change: give --title and/or --description.")
+            raise typer.Exit(2)
+        updated = catalog.update_clip(clip, **fields)
+    finally:
+        catalog.close()
+    console.print(f"clip {updated.id}: {updated.title!r}")
 
 
 @app.command()
@@ -195,3 +216,10 @@ def demo(workspace: WorkspaceOpt = None, verbose: VerboseOpt = False) -> None:
     console.print(f"\nResults are in {settings.workspace}: transcripts/, subtitles/, library/.")
     console.print(f"See them all with: .venv/bin/voices status --workspace {settings.workspace}")
     raise typer.Exit(code)
+
+
+app.command()(cli_publish.approve)
+app.command()(cli_publish.reject)
+app.command()(cli_publish.publish)
+app.command()(cli_publish.serve)
+app.add_typer(cli_publish.auth_app, name="auth")

@@ -13,12 +13,20 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from catalog.store import FootageRecord, TranscriptRecord
+from catalog.store import ClipRecord, FootageRecord, TranscriptRecord
 from config import load_settings
-from flows import steps
+from flows import clip_steps, steps, work
 from flows.steps import Context, IngestResult, SubtitleResult
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
+
+
+class ClipResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clip_id: int
+    title: str
+    error: str = ""
 
 
 class FootageResult(BaseModel):
@@ -30,6 +38,7 @@ class FootageResult(BaseModel):
     language: str | None = None
     error: str = ""
     subtitles: tuple[SubtitleResult, ...] = ()
+    clips: tuple[ClipResult, ...] = ()
 
 
 class RunSummary(BaseModel):
@@ -70,6 +79,16 @@ def subtitle_task(ctx: Context, transcript: TranscriptRecord) -> SubtitleResult:
     return steps.make_subtitles(ctx, transcript)
 
 
+@task(name="select clips", cache_policy=NO_CACHE)
+def select_clips_task(ctx: Context, footage_id: int) -> list[str]:
+    return clip_steps.select_clips(ctx, footage_id)
+
+
+@task(name="render clip", cache_policy=NO_CACHE)
+def render_task(ctx: Context, clip_id: int) -> ClipRecord:
+    return clip_steps.render_outputs(ctx, clip_id)
+
+
 @flow(name="voices-process")
 def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
     """Ingest everything new in the inbox and bring all footage up to date with the settings."""
@@ -77,7 +96,7 @@ def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
     ctx = Context.open(settings)
     try:
         ingested = ingest_task(ctx)
-        results = tuple(_process_one(ctx, f) for f in steps.footage_to_process(ctx))
+        results = tuple(_process_one(ctx, f) for f in work.footage_to_process(ctx))
     finally:
         ctx.catalog.close()
     summary = RunSummary(ingested=tuple(ingested), footage=results)
@@ -96,19 +115,24 @@ def _process_one(ctx: Context, footage: FootageRecord) -> FootageResult:
         footage = ctx.catalog.footage(footage.id)
         if steps.wants_translation(ctx.settings, footage):
             made.append(subtitle_task(ctx, transcribe_task(ctx, footage.id, "translate")))
+        problems = select_clips_task(ctx, footage.id)
+        clips = tuple(render_task(ctx, c.id) for c in clip_steps.clips_to_render(ctx, footage))
     except Exception as exc:  # one footage's failure must not stop the others
         logger.error("%s failed: %s", footage.source_name, exc)
         ctx.catalog.set_status(footage.id, "failed", error=str(exc))
         return FootageResult(
             footage_id=footage.id, source_name=footage.source_name, status="failed", error=str(exc)
         )
-    ctx.catalog.set_status(footage.id, "processed")
+    note = "; ".join(problems)
+    ctx.catalog.set_status(footage.id, "processed", error=note)
     return FootageResult(
         footage_id=footage.id,
         source_name=footage.source_name,
         status="processed",
         language=footage.language,
+        error=note,
         subtitles=tuple(made),
+        clips=tuple(ClipResult(clip_id=c.id, title=c.title, error=c.error) for c in clips),
     )
 
 
@@ -123,6 +147,8 @@ def summary_markdown(summary: RunSummary) -> str:
         lines.append(
             f"- footage {result.footage_id} `{result.source_name}`: {result.status} {detail}"
         )
+        for clip in result.clips:
+            lines.append(f"  - clip {clip.clip_id} {clip.title!r} {clip.error}".rstrip())
     if not summary.ingested and not summary.footage:
         lines.append("Nothing new.")
     return "\n".join(lines)

@@ -20,7 +20,16 @@ from catalog.store import FootageRecord, TranscriptRecord
 from config import Settings
 from flows.progress import report
 from media.audio import decode_audio
-from media.ingest import IngestOutcome, WorkspaceDirs, fingerprint, ingest_all, pending_files
+from media.clipfile import CLIPS_SUFFIX
+from media.ingest import (
+    IngestOutcome,
+    WorkspaceDirs,
+    file_clip_file,
+    fingerprint,
+    ingest_all,
+    late_clip_files,
+    pending_files,
+)
 from subtitles.engines import TranscribeOptions, transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.languages import decode_language
@@ -81,7 +90,23 @@ def ingest_inbox(ctx: Context) -> list[IngestResult]:
     outcomes = ingest_all(
         files, ctx.dirs, ctx.catalog.is_known, round(settings.min_duration_seconds * 1000)
     )
-    return [_record(ctx.catalog, outcome) for outcome in outcomes]
+    results = [_record(ctx.catalog, outcome) for outcome in outcomes]
+    for clip_file in clip_files_for_known_footage(ctx):
+        footage, path = clip_file
+        assert footage.library_path is not None
+        file_clip_file(path, Path(footage.library_path).parent)
+        log.info("%s: new clips file %s", footage.source_name, path.name)
+    return results
+
+
+def clip_files_for_known_footage(ctx: Context) -> list[tuple[FootageRecord, Path]]:
+    """Clips files in the inbox whose footage is already in the library."""
+    found = []
+    for path in late_clip_files(ctx.dirs.inbox):
+        footage = ctx.catalog.footage_by_stem(path.name.removesuffix(CLIPS_SUFFIX))
+        if footage is not None:
+            found.append((footage, path))
+    return found
 
 
 def _record(catalog: Catalog, outcome: IngestOutcome) -> IngestResult:
@@ -165,15 +190,6 @@ def needs_work(ctx: Context, footage: FootageRecord) -> bool:
         if found is None or not ctx.catalog.has_subtitles(found.id, key):
             return True
     return False
-
-
-def footage_to_process(ctx: Context) -> list[FootageRecord]:
-    return [f for f in ctx.catalog.workable_footage() if needs_work(ctx, f)]
-
-
-def has_work(ctx: Context) -> bool:
-    """Cheap check before starting any flow: new files in the inbox or unfinished footage."""
-    return bool(new_files(ctx)) or bool(footage_to_process(ctx))
 
 
 # transcription and subtitles

@@ -16,8 +16,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from media.clipfile import CLIPS_SUFFIX, clip_file_for
 from media.errors import UnusableMediaError
-from media.library import free_name, library_dir, make_read_only, move_intact, sha256_of
+from media.library import (
+    free_name,
+    library_dir,
+    make_read_only,
+    move_intact,
+    replace_keeping_old,
+    sha256_of,
+)
 from media.probe import MediaInfo, probe
 from media.sidecar import SIDECAR_SUFFIXES, Sidecar, SidecarError, read_sidecar, sidecar_path
 
@@ -25,6 +33,7 @@ log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".partial", ".part", ".crdownload", ".download", ".tmp", ".reason.txt")
 Kind = Literal["accepted", "rejected", "duplicate", "held"]
+LIBRARY_CLIPS_FILE = "clips.yaml"
 
 
 class WorkspaceDirs(BaseModel):
@@ -164,6 +173,9 @@ def _store(path: Path, sidecar_file: Path | None, library: Path, sha256: str) ->
     make_read_only(target)
     if sidecar_file is not None:
         move_intact(sidecar_file, folder / "sidecar.yaml")
+    clips = clip_file_for(path)
+    if clips.is_file():
+        replace_keeping_old(clips, folder / LIBRARY_CLIPS_FILE)
     return target
 
 
@@ -179,6 +191,8 @@ def _set_aside(
     target = move_intact(path, free_name(folder, path.name))
     if sidecar_file is not None:
         move_intact(sidecar_file, free_name(folder, target.stem + sidecar_file.suffix))
+    if clip_file_for(path).is_file():
+        move_intact(clip_file_for(path), free_name(folder, target.stem + CLIPS_SUFFIX))
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     target.with_name(target.name + ".reason.txt").write_text(
         f"file: {source_name}\nsha256: {sha256}\n{kind}: {stamp}\nreason: {reason}\n",
@@ -187,3 +201,14 @@ def _set_aside(
     return IngestOutcome(
         kind=kind, source_name=source_name, path=target, sha256=sha256, reason=reason
     )
+
+
+def late_clip_files(inbox: Path) -> list[Path]:
+    """Clips files dropped on their own, for footage that is already in the library."""
+    if not inbox.is_dir():
+        return []
+    return sorted(p for p in inbox.rglob(f"*{CLIPS_SUFFIX}") if p.is_file())
+
+
+def file_clip_file(clip_file: Path, library_folder: Path) -> Path:
+    return replace_keeping_old(clip_file, library_folder / LIBRARY_CLIPS_FILE)

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -71,3 +72,11 @@ def free_name(folder: Path, name: str) -> Path:
 
 def make_read_only(path: Path) -> None:
     path.chmod(0o444)
+
+
+def replace_keeping_old(source: Path, target: Path) -> Path:
+    """Move `source` to `target`; an existing `target` is kept beside it with a date in its name."""
+    if target.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(target.stat().st_mtime))
+        move_intact(target, free_name(target.parent, f"{target.stem}.{stamp}{target.suffix}"))
+    return move_intact(source, target)

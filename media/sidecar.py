@@ -104,7 +104,7 @@ def _explain(path: Path, root: yaml.Node | None, exc: ValidationError) -> Sideca
     error = exc.errors()[0]
     loc = tuple(error["loc"])
     field = ".".join(str(part) for part in loc)
-    line = _line_of(root, loc)
+    line = yaml_line(root, loc)
     if error["type"] == "extra_forbidden":
         return SidecarError(path, line, field, f"unknown field{_suggest(str(loc[-1]))}")
     if error["type"] == "literal_error" and loc[-1] == "consent":
@@ -131,7 +131,7 @@ def _suggest(name: str) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(known)}"
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def yaml_line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the value at `loc` in the composed YAML tree."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from subtitles.models import Transcript
 from tests.helpers import data
 
 
@@ -57,3 +58,15 @@ def prefect_api() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def jfk_wav() -> Path:
     return data("jfk.wav")
+
+
+@pytest.fixture(scope="session")
+def bush_transcript(ct2_base_dir: Path) -> Transcript:
+    """The 199 s address, transcribed once per session with the default engine and settings."""
+    from media.audio import decode_audio
+    from subtitles.engines import TranscribeOptions, transcribe
+
+    options = TranscribeOptions(
+        model=str(ct2_base_dir), model_label="base", language="en", spoken_language="en"
+    )
+    return transcribe(decode_audio(data("bush_columbia_address_2003.ogg")), options)

@@ -13,8 +13,8 @@ import webvtt
 
 from media.audio import decode_audio
 from subtitles.engines import TranscribeOptions, transcribe
-from subtitles.languages import decode_language
 from subtitles.formats import srt_text, write_vtt
+from subtitles.languages import decode_language
 from subtitles.layout import check_rules, layout_cues
 from subtitles.models import ReadingRules, Transcript
 from subtitles.weights import resolve_model
@@ -62,8 +62,8 @@ def test_jfk_word_error_rate_is_low(engine: str, model_cache: Path) -> None:
     assert country and country[-1].end_ms > 9_000
 
 
-def test_long_recording_end_to_end(model_cache: Path) -> None:
-    transcript = run("faster-whisper", data("bush_columbia_address_2003.ogg"), model_cache)
+def test_long_recording_end_to_end(bush_transcript: Transcript) -> None:
+    transcript = bush_transcript
 
     assert transcript.duration_ms == pytest.approx(198_734, abs=50)
     assert transcript.language == "en" and transcript.language_probability

@@ -1,0 +1,199 @@
+"""Partners who may take clips from the portal, and what each of them took.
+
+A partner holds one access token. Only its SHA-256 is stored: the token is 32 random bytes
+(`secrets.token_urlsafe(32)`, 256 bits), so no one can guess it or search for it, and a slow
+password hash (scrypt, argon2) would add cost without adding safety. Slow hashes protect
+low-entropy secrets people choose; this one is machine-made. A plain digest also lets the
+portal find the partner with one indexed lookup instead of trying every row.
+
+Downloads are coalesced: the bytes of the range requests a player or a resumed download makes
+are added to one row per (partner, clip, file, how) while they keep coming within
+`COALESCE_WINDOW`, so the log says who took what and when, not every chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from catalog.tables import Base, utcnow
+
+if TYPE_CHECKING:
+    from catalog.store import Catalog
+
+COALESCE_WINDOW = timedelta(minutes=30)
+NAME_CHARS = 64
+
+
+class PartnerError(Exception):
+    """A partner command cannot be done as asked; the message says why and what to do."""
+
+
+class Partner(Base):
+    """An organisation that may download approved clips whose consent allows partners."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_CHARS), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Empty: every language. Otherwise only clips spoken or subtitled in one of these.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Download(Base):
+    """Bytes of one clip file a partner took (`how`: download or stream)."""
+
+    __tablename__ = "downloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    # No foreign key: the log outlives any clean-up of clips.
+    clip_id: Mapped[int] = mapped_column(index=True)
+    file: Mapped[str] = mapped_column(Text)
+    how: Mapped[str] = mapped_column(String(16), default="download")
+    bytes: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    id: int
+    name: str
+    languages: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> str:
+    """Create the partner (or re-admit a revoked one) and return its new token, the only copy."""
+    name = name.strip()
+    if not name or len(name) > NAME_CHARS:
+        raise PartnerError(f"a partner name needs 1 to {NAME_CHARS} characters, got {name!r}")
+    token = new_token()
+    wanted = sorted({code.strip().lower() for code in languages if code.strip()})
+    with catalog.session() as s:
+        row = s.scalar(select(Partner).where(Partner.name == name))
+        if row is not None and row.revoked_at is None:
+            raise PartnerError(
+                f"partner {name!r} already exists; revoke it first to issue a new link"
+            )
+        if row is None:
+            row = Partner(name=name)
+            s.add(row)
+        row.token_hash, row.languages = hash_token(token), wanted
+        row.created_at, row.revoked_at = utcnow(), None
+    return token
+
+
+def list_partners(catalog: Catalog) -> list[PartnerRecord]:
+    with catalog.session() as s:
+        return [_record(row) for row in s.scalars(select(Partner).order_by(Partner.name))]
+
+
+def revoke_partner(catalog: Catalog, name: str) -> PartnerRecord:
+    """Revoke the partner's token at once; its downloads stay in the log."""
+    with catalog.session() as s:
+        row = s.scalar(select(Partner).where(Partner.name == name))
+        if row is None:
+            raise PartnerError(f"no partner named {name!r}; see `voices partners list`")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+        return _record(row)
+
+
+def partner_for_token(catalog: Catalog, token: str) -> PartnerRecord | None:
+    """The active partner holding this token, or None."""
+    if not token:
+        return None
+    with catalog.session() as s:
+        row = s.scalar(select(Partner).where(Partner.token_hash == hash_token(token)))
+        if row is None or row.revoked_at is not None:
+            return None
+        return _record(row)
+
+
+def record_download(
+    catalog: Catalog, partner_id: int, clip_id: int, file: str, size: int, how: str = "download"
+) -> None:
+    """Log `size` bytes of `file` taken by the partner, joined to its recent row for that file."""
+    if size <= 0:
+        return
+    now = utcnow()
+    with catalog.session() as s:
+        row = s.scalar(
+            select(Download)
+            .where(
+                Download.partner_id == partner_id,
+                Download.clip_id == clip_id,
+                Download.file == file,
+                Download.how == how,
+            )
+            .order_by(Download.at.desc(), Download.id.desc())
+            .limit(1)
+        )
+        if row is not None and now - _aware(row.at) <= COALESCE_WINDOW:
+            row.bytes += size
+            row.at = now
+            return
+        s.add(
+            Download(partner_id=partner_id, clip_id=clip_id, file=file, how=how, bytes=size, at=now)
+        )
+
+
+def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
+    """Per clip id, oldest first: {"partner", "file", "at", "bytes", "how"} (for `voices status`)."""
+    result: dict[int, list[dict[str, Any]]] = {}
+    with catalog.session() as s:
+        rows = s.execute(
+            select(Download, Partner.name)
+            .join(Partner, Partner.id == Download.partner_id)
+            .order_by(Download.at, Download.id)
+        )
+        for download, partner in rows:
+            result.setdefault(download.clip_id, []).append(
+                {
+                    "partner": partner,
+                    "file": download.file,
+                    "at": _aware(download.at).isoformat(),
+                    "bytes": download.bytes,
+                    "how": download.how,
+                }
+            )
+    return result
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _record(row: Partner) -> PartnerRecord:
+    return PartnerRecord(
+        id=row.id,
+        name=row.name,
+        languages=tuple(row.languages or ()),
+        created_at=_aware(row.created_at),
+        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+    )

@@ -1,0 +1,68 @@
+"""The one small interface every destination implements.
+
+A channel publishes one rendered clip and answers one question: is this clip already there?
+The ledger (see `flows.publish_steps`) records every publication before and after the remote
+call; a channel only has to (1) report resumable-upload state through `save_session` before it
+sends bytes, (2) resume from `session` when given one, and (3) find an earlier upload by its
+`marker` when asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PublishRequest(BaseModel):
+    """Everything a channel needs to publish one clip. Built from the catalog by the ledger."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clip_id: int
+    video: Path
+    title: str
+    description: str
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    # {language: {"srt": path, "vtt": path}}
+    subtitles: dict[str, dict[str, str]] = {}
+    thumbnail: Path | None = None
+    made_for_kids: bool = False
+    publish_at: datetime | None = None
+    # A unique token for this (clip, channel), placed where the remote keeps it (a description
+    # line, a caption), so an upload whose answer was lost can be found again.
+    marker: str
+
+
+class RemoteResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    remote_id: str
+    url: str
+    status: Literal["published", "scheduled"] = "published"
+
+
+SaveSession = Callable[[dict[str, Any]], None]
+
+
+class Channel(Protocol):
+    """A destination for clips. Implementations take their client (or base URL) in __init__."""
+
+    name: str
+    # True when the remote itself publishes at a future time (YouTube's publishAt); otherwise
+    # the ledger waits until the time has come before calling `publish`.
+    schedules_remotely: bool
+
+    def find_existing(self, request: PublishRequest) -> RemoteResult | None:
+        """Ask the remote whether this clip (by `request.marker`) is already there."""
+        ...
+
+    def publish(
+        self, request: PublishRequest, session: dict[str, Any] | None, save_session: SaveSession
+    ) -> RemoteResult:
+        """Publish the clip, resuming from `session` if given; raise a `ChannelError`."""
+        ...

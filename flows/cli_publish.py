@@ -1,0 +1,174 @@
+"""CLI commands for decisions and publishing: approve, reject, publish, auth, serve."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from catalog import Catalog
+from catalog.consent import blocked_reason
+from catalog.ledger import clip_ids, decide
+from flows.cli_common import (
+    ConfigOpt,
+    VerboseOpt,
+    WorkspaceOpt,
+    console,
+    err,
+    open_catalog,
+    setup_logging,
+)
+from flows.cli_common import load as load_settings_or_exit
+from flows.embedded import use_embedded_prefect
+
+ClipsArg = Annotated[list[int] | None, typer.Argument(help="Clip ids (see voices status).")]
+FootageOpt = Annotated[int | None, typer.Option("--footage", help="Every candidate of a footage.")]
+
+
+def approve(
+    clips: ClipsArg = None,
+    footage: FootageOpt = None,
+    all_candidates: Annotated[bool, typer.Option("--all", help="Every candidate clip.")] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Publish from this time, e.g. 2026-12-01T10:00+06:00 (default: at once)."
+        ),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Approve clips for publishing. Consent still decides where each may go."""
+    settings = load_settings_or_exit(workspace, None)
+    when = _parse_time(at, settings.schedule.timezone) if at else None
+    with open_catalog(settings) as catalog:
+        ids = _choose(catalog, clips, footage, all_candidates)
+        for clip_id in decide(catalog, ids, "approved", when):
+            clip = catalog.clip(clip_id)
+            f = catalog.footage(clip.footage_id)
+            reason = blocked_reason(f.consent, f.sidecar.get("people") or [], "public")
+            timing = f" from {when.isoformat()}" if when else ""
+            console.print(f"approved clip {clip_id} {clip.title!r}{timing}")
+            if reason:
+                console.print(f"  [yellow]not for public channels:[/yellow] {reason}")
+        _missing(ids, catalog)
+
+
+def reject(
+    clips: ClipsArg = None, footage: FootageOpt = None, workspace: WorkspaceOpt = None
+) -> None:
+    """Reject clips: they are never rendered again or published."""
+    settings = load_settings_or_exit(workspace, None)
+    with open_catalog(settings) as catalog:
+        ids = _choose(catalog, clips, footage, False)
+        for clip_id in decide(catalog, ids, "rejected"):
+            console.print(f"rejected clip {clip_id}")
+        _missing(ids, catalog)
+
+
+def _choose(
+    catalog: Catalog, clips: list[int] | None, footage: int | None, every: bool
+) -> list[int]:
+    if clips:
+        return clips
+    if footage is not None or every:
+        return clip_ids(catalog, footage_id=footage)
+    err.print("Name clips (voices approve 3 4), or use --footage ID or --all.")
+    raise typer.Exit(2)
+
+
+def _missing(ids: list[int], catalog: Catalog) -> None:
+    from sqlalchemy.exc import NoResultFound
+
+    for clip_id in ids:
+        try:
+            catalog.clip(clip_id)
+        except NoResultFound:
+            err.print(f"[red]no clip {clip_id}[/red]; see voices status")
+
+
+def _parse_time(text: str, zone: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        err.print(f"--at {text!r}: use a time like 2026-12-01T10:00+06:00")
+        raise typer.Exit(2) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def publish(
+    workspace: WorkspaceOpt = None, config: ConfigOpt = None, verbose: VerboseOpt = False
+) -> None:
+    """Publish every approved clip that is due, once per channel, then exit."""
+    setup_logging(verbose)
+    settings = load_settings_or_exit(workspace, config)
+    use_embedded_prefect(settings.workspace)
+    quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
+    from flows.publish import publish_flow
+
+    summary = publish_flow(str(settings.workspace), str(config) if config else None)
+    for p in summary.published:
+        console.print(
+            f"clip {p.clip_id} on {p.channel}: {p.status} {p.url or p.remote_id or ''}"
+            f" {p.error}".rstrip()
+        )
+    for line in (*summary.failed, *summary.problems):
+        console.print(f"[red]{line}[/red]")
+    if not summary.published and not summary.failed and not summary.problems:
+        console.print("Nothing to publish.")
+    raise typer.Exit(1 if summary.failed or summary.problems else 0)
+
+
+auth_app = typer.Typer(help="Authorise voices to publish on a channel.", no_args_is_help=True)
+
+
+@auth_app.command("youtube")
+def auth_youtube(
+    workspace: WorkspaceOpt = None,
+    port: Annotated[int, typer.Option(help="Local port for Google's redirect.")] = 0,
+) -> None:
+    """Run Google's consent flow once and store the refreshable token (mode 0600)."""
+    from channels.youtube import authorize
+
+    settings = load_settings_or_exit(workspace, None)
+    secrets = settings.youtube.client_secrets.expanduser()
+    if not secrets.is_file():
+        err.print(
+            f"{secrets}: download the OAuth client (type Desktop app) from the Google "
+            "Cloud console and save it there, or set youtube.client_secrets."
+        )
+        raise typer.Exit(2)
+    authorize(secrets, settings.youtube.token_file.expanduser(), port=port)
+    console.print(f"Saved the YouTube token to {settings.youtube.token_file} (mode 0600).")
+
+
+def serve(
+    workspace: WorkspaceOpt = None,
+    config: ConfigOpt = None,
+    port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server (0: any free).")
+    ] = 4200,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run the scheduled deployments (process, publish, review) until stopped (Ctrl-C).
+
+    Without PREFECT_API_URL, a local Prefect server (SQLite in the workspace) is started
+    with it and stopped on exit; its UI is at http://127.0.0.1:PORT.
+    """
+    from flows.serve import serve as run_deployments
+
+    setup_logging(verbose)
+    settings = load_settings_or_exit(workspace, config)
+    console.print(
+        f"Serving {settings.workspace}: process every "
+        f"{settings.schedule.process_every_minutes:g} min, publish on "
+        f"'{settings.schedule.publish_cron}' ({settings.schedule.timezone})."
+    )
+    try:
+        run_deployments(settings, config, port)
+    except KeyboardInterrupt:
+        console.print("Stopped.")

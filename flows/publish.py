@@ -1,0 +1,133 @@
+"""The publishing flow, and the review flow that waits for a person's decision in Prefect's UI.
+
+`publish_flow` publishes every approved, due clip once per channel. A quota error stops that
+channel for the run (the rest go on); any other channel error fails that one publication, which
+the ledger records and the next run takes up again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.ledger import PublicationRecord, clip_ids, decide
+from channels.errors import ChannelError, QuotaExceededError, TransientChannelError
+from config import load_settings
+from flows import publish_steps
+from flows.publish_steps import Target
+from flows.steps import Context
+
+
+class PublishSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    published: tuple[PublicationRecord, ...] = ()
+    failed: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def _transient(_task: object, _run: object, state: object) -> bool:
+    try:
+        state.result()  # type: ignore[attr-defined]
+    except TransientChannelError:
+        return True
+    except Exception:  # quota, auth and bad input are not helped by retrying now
+        return False
+    return False
+
+
+@task(
+    name="publish",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_transient,
+)
+def publish_task(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
+    return publish_steps.publish_clip(ctx, clip_id, target)
+
+
+@flow(name="voices-publish")
+def publish_flow(workspace: str, config_file: str | None = None) -> PublishSummary:
+    """Publish every approved clip that is due, once per channel."""
+    logger = get_run_logger()
+    settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    ctx = Context.open(settings)
+    targets, problems = publish_steps.build_targets(settings)
+    published, failed, stopped = [], [], set()
+    try:
+        for clip_id, target in publish_steps.due(ctx, targets, datetime.now(UTC)):
+            if target.channel.name in stopped:
+                continue
+            try:
+                published.append(publish_task(ctx, clip_id, target))
+            except QuotaExceededError as exc:
+                stopped.add(target.channel.name)
+                failed.append(f"{target.channel.name}: {exc} (stopped for the day)")
+            except ChannelError as exc:
+                failed.append(f"clip {clip_id} on {target.channel.name}: {exc}")
+    finally:
+        ctx.catalog.close()
+    for line in [*problems, *failed]:
+        logger.error(line)
+    summary = PublishSummary(
+        published=tuple(published), failed=tuple(failed), problems=tuple(problems)
+    )
+    create_markdown_artifact(
+        markdown=summary_markdown(summary),
+        key="voices-publish-summary",
+        description="What this run published, with links",
+    )
+    return summary
+
+
+def summary_markdown(summary: PublishSummary) -> str:
+    lines = ["# voices: publishing run", ""]
+    for p in summary.published:
+        link = f"[{p.remote_id}]({p.url})" if p.url else str(p.remote_id or "")
+        lines.append(f"- clip {p.clip_id} on {p.channel}: {p.status} {link} {p.error}".rstrip())
+    lines += [f"- {line}" for line in (*summary.failed, *summary.problems)]
+    if len(lines) == 2:
+        lines.append("Nothing was due.")
+    return "\n".join(lines)
+
+
+class Review(RunInput):
+    """A person's decision, entered in Prefect's UI when the review run pauses."""
+
+    approve: list[int] = Field(default_factory=list)
+    reject: list[int] = Field(default_factory=list)
+    publish_at: datetime | None = None
+
+
+@flow(name="voices-review")
+def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[int]]:
+    """List the clips waiting for a decision, then pause until a person approves or rejects
+    them from the Prefect UI (or `voices approve` elsewhere)."""
+    settings = load_settings(Path(workspace))
+    ctx = Context.open(settings)
+    try:
+        waiting = [ctx.catalog.clip(i) for i in clip_ids(ctx.catalog)]
+        create_markdown_artifact(
+            key="voices-review",
+            markdown="\n".join(
+                ["# Clips waiting for a decision", ""]
+                + [
+                    f"- **{c.id}** {c.title} ({(c.end_ms - c.start_ms) / 1000:.0f} s)"
+                    for c in waiting
+                ]
+            ),
+        )
+        decision = pause_flow_run(wait_for_input=Review, timeout=int(timeout_hours * 3600))
+        approved = decide(ctx.catalog, decision.approve, "approved", decision.publish_at)
+        rejected = decide(ctx.catalog, decision.reject, "rejected")
+    finally:
+        ctx.catalog.close()
+    return {"approved": approved, "rejected": rejected}

@@ -1,0 +1,209 @@
+"""Publishing as plain functions: which approved clips are due where, and the ledger around
+each remote call. Never twice: a publication is recorded before and after the call, and when
+the ledger cannot tell whether an earlier try finished, the remote is asked first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from catalog.consent import Audience, blocked_reason
+from catalog.ledger import (
+    PublicationRecord,
+    approved_clips,
+    publication,
+    update_publication,
+)
+from catalog.store import ClipRecord, FootageRecord
+from channels.base import Channel, PublishRequest, RemoteResult
+from channels.errors import (
+    ChannelError,
+    QuotaExceededError,
+    UnconfirmedPublicationError,
+)
+from config import Settings
+from flows.steps import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A configured channel: the client, which render it takes, and who may see it."""
+
+    channel: Channel
+    profile: str
+    audience: Audience = "public"
+
+
+def build_targets(settings: Settings) -> tuple[list[Target], list[str]]:
+    """The enabled channels; a channel that cannot start (no token...) is a problem, not a crash."""
+    targets, problems = [], []
+    builders = [
+        (settings.youtube.enabled, _youtube),
+        (settings.telegram.enabled, _telegram),
+        (settings.folder.enabled, _folder),
+    ]
+    for enabled, build in builders:
+        if not enabled:
+            continue
+        try:
+            targets.append(build(settings))
+        except ChannelError as exc:
+            problems.append(str(exc))
+    return targets, problems
+
+
+def _youtube(settings: Settings) -> Target:
+    from channels.youtube import YouTubeChannel, build_service
+
+    y = settings.youtube
+    service = build_service(y.token_file.expanduser(), y.api_endpoint or None)
+    channel = YouTubeChannel(
+        service,
+        privacy=y.privacy,
+        category_id=y.category_id,
+        playlist_id=y.playlist_id or None,
+        notify_subscribers=y.notify_subscribers,
+    )
+    return Target(channel=channel, profile=y.profile)
+
+
+def _telegram(settings: Settings) -> Target:
+    from channels.telegram import TelegramChannel
+
+    from channels.errors import AuthError
+
+    t = settings.telegram
+    token = t.token.get_secret_value()
+    if not token or not t.chat_id:
+        raise AuthError(
+            "telegram: set VOICES_TELEGRAM__TOKEN (the bot token, in the "
+            "environment only) and telegram.chat_id"
+        )
+    channel = TelegramChannel(token, t.chat_id, base_url=t.base_url, local_server=t.local_server)
+    return Target(channel=channel, profile=t.profile)
+
+
+def _folder(settings: Settings) -> Target:
+    from channels.folder import FolderChannel
+
+    f = settings.folder
+    return Target(
+        channel=FolderChannel(Path(f.path).expanduser()), profile=f.profile, audience=f.audience
+    )
+
+
+def due(ctx: Context, targets: list[Target], now: datetime) -> list[tuple[int, Target]]:
+    """(clip id, target) pairs to try now: approved, not yet done on that channel, and due
+    (a channel that schedules remotely takes clips whose time is still to come)."""
+    work = []
+    for clip_id, publish_at in approved_clips(ctx.catalog):
+        for target in targets:
+            if publish_at and publish_at > now and not target.channel.schedules_remotely:
+                continue
+            if not publication(ctx.catalog, clip_id, target.channel.name).done:
+                work.append((clip_id, target))
+    return work
+
+
+def request_for(
+    ctx: Context, clip: ClipRecord, footage: FootageRecord, target: Target, marker: str
+) -> PublishRequest:
+    render = clip.renders[target.profile]
+    people = footage.sidecar.get("people") or []
+    minors = any(p.get("minor") for p in people)
+    kids = (
+        ctx.settings.youtube.made_for_kids_with_minors
+        if minors
+        else ctx.settings.youtube.made_for_kids
+    )
+    now = datetime.now(UTC)
+    publish_at = clip.publish_at
+    return PublishRequest(
+        clip_id=clip.id,
+        video=Path(render["path"]),
+        title=clip.title,
+        description=clip.description,
+        tags=tuple(footage.sidecar.get("tags") or ()),
+        language=footage.language,
+        subtitles=clip.subtitles,
+        thumbnail=Path(clip.thumbnail) if clip.thumbnail else None,
+        made_for_kids=kids,
+        publish_at=publish_at if publish_at and publish_at > now else None,
+        marker=marker,
+    )
+
+
+def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
+    """Publish one clip on one channel, with the ledger around the call."""
+    clip = ctx.catalog.clip(clip_id)
+    footage = ctx.catalog.footage(clip.footage_id)
+    record = publication(ctx.catalog, clip_id, target.channel.name)
+    if record.done:
+        return record
+    reason = _blocked(clip, footage, target)
+    if reason:
+        return update_publication(ctx.catalog, record.id, status="blocked", error=reason)
+    request = request_for(ctx, clip, footage, target, record.marker)
+    if record.attempts > 0:  # an earlier try may have reached the remote: ask it first
+        found = target.channel.find_existing(request)
+        if found is not None:
+            return _done(ctx, record, found, request)
+        if record.status == "unconfirmed":
+            return record  # a person must check the channel; see `voices publish --resend`
+    record = update_publication(
+        ctx.catalog, record.id, status="uploading", attempts=record.attempts + 1, error=""
+    )
+    return _call(ctx, record, target, request)
+
+
+def _call(
+    ctx: Context, record: PublicationRecord, target: Target, request: PublishRequest
+) -> PublicationRecord:
+    def save_session(session: dict[str, object]) -> None:
+        update_publication(ctx.catalog, record.id, session=session)
+
+    try:
+        result = target.channel.publish(request, record.session or None, save_session)
+    except UnconfirmedPublicationError as exc:
+        update_publication(ctx.catalog, record.id, status="unconfirmed", error=str(exc))
+        raise
+    except ChannelError as exc:
+        update_publication(ctx.catalog, record.id, status="failed", error=str(exc))
+        raise
+    return _done(ctx, record, result, request)
+
+
+def _done(
+    ctx: Context, record: PublicationRecord, result: RemoteResult, request: PublishRequest
+) -> PublicationRecord:
+    log.info("clip %d on %s: %s %s", request.clip_id, record.channel, result.status, result.url)
+    return update_publication(
+        ctx.catalog,
+        record.id,
+        status=result.status,
+        remote_id=result.remote_id,
+        url=result.url,
+        error="",
+        session={},
+        published_at=datetime.now(UTC),
+        scheduled_at=request.publish_at,
+    )
+
+
+def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | None:
+    people = footage.sidecar.get("people") or []
+    reason = blocked_reason(footage.consent, people, target.audience)
+    if reason:
+        return f"consent: {reason}"
+    if target.profile not in clip.renders:
+        return f"no '{target.profile}' render of this clip yet; run `voices run` first"
+    return None
+
+
+def is_quota(exc: BaseException) -> bool:
+    return isinstance(exc, QuotaExceededError)

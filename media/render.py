@@ -1,0 +1,393 @@
+"""Social clips: one ffmpeg run per output, everything in one filtergraph.
+
+A `RenderRequest` names a cut of a source, a `RenderProfile` (size, frame rate, loudness target,
+reframing, caption size), branding and encoder settings. `render_clip` measures the cut's
+loudness (first loudnorm pass), writes the captions as an ASS file next to the output, renders
+intro/outro cards if asked (cached), then runs one ffmpeg command (`render_command`) that cuts
+accurately, reframes, burns the captions in with the shipped fonts, lays the logo on, normalises
+the audio (second pass), joins the cards and encodes H.264 High + AAC for the web. The output is
+written under a temporary name and renamed into place, so a retry overwrites and a failure never
+leaves half a file. Metadata of the source (a phone's GPS position) never reaches the output.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import av
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from media.cards import CardInputs, CardLook, clip_cards
+from media.errors import FFmpegError, MediaError, RenderError
+from media.ffmpeg import ffmpeg_exe, file_arg, run_ffmpeg
+from media.filtergraph import (
+    Corner,
+    Reframe,
+    captions_filter,
+    card_background,
+    logo_graph,
+    reframe_graph,
+)
+from media.loudness import (
+    OUTPUT_SAMPLE_RATE,
+    LoudnessMeasurement,
+    LoudnessTarget,
+    cut_input,
+    loudnorm_filter,
+    measure_loudness,
+    seconds_arg,
+)
+from subtitles.ass import CaptionStyle, ass_text
+from subtitles.models import Cue
+
+log = logging.getLogger(__name__)
+
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+DEFAULT_FPS = 30.0  # for audio-only footage whose profile keeps "the source's" rate
+KEYFRAME_SECONDS = 2  # closed GOPs of this length: platforms cut and seek on them
+CAPTION_MARGIN_H = 0.06  # of the width, left and right of the captions
+CARD_FONT_SCALE = 1.3  # card text is this much larger than captions
+# A render this much shorter than asked means the source ended before the clip did.
+DURATION_SLACK_MS = 500
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RenderProfile(Frozen):
+    """An output shape: e.g. a 1080x1920 vertical reel at -14 LUFS."""
+
+    name: str
+    width: int = Field(gt=0, multiple_of=2)
+    height: int = Field(gt=0, multiple_of=2)
+    fps: float | None = Field(default=None, gt=0)  # None: the source's rate, still constant
+    loudness_lufs: float = -14.0
+    true_peak_db: float = -1.5
+    loudness_range: float = 11.0
+    reframe: Reframe = "crop"
+    font_size: int = Field(gt=0)
+    caption_line_chars: int = Field(gt=0)
+    margin_v: int = Field(ge=0)
+    video_bitrate: str = Field(default="8M", pattern=r"^\d+(\.\d+)?[kKM]?$")
+    max_seconds: float | None = Field(default=None, gt=0)
+
+    @property
+    def loudness_target(self) -> LoudnessTarget:
+        return LoudnessTarget(
+            integrated_lufs=self.loudness_lufs,
+            true_peak_db=self.true_peak_db,
+            loudness_range=self.loudness_range,
+        )
+
+
+class Branding(Frozen):
+    logo: Path | None = None
+    logo_position: Corner = "top-right"
+    logo_width: float = Field(default=0.15, gt=0, le=1)  # of the video's width
+    intro_text: str = ""
+    outro_text: str = ""
+    card_seconds: float = Field(default=2.0, gt=0)
+    card_color: str = Field(default="#1d3557", pattern=r"^#[0-9a-fA-F]{6}$")
+
+
+class EncodeSettings(Frozen):
+    preset: str = "veryfast"
+    crf: int = Field(default=20, ge=0, le=51)
+    audio_bitrate: str = "160k"
+
+
+class RenderRequest(Frozen):
+    """One clip to render. `cues` are laid out and timed from the clip's start (0 ms)."""
+
+    source: Path
+    start_ms: int = Field(ge=0)
+    end_ms: int = Field(gt=0)
+    has_video: bool
+    profile: RenderProfile
+    cues: tuple[Cue, ...] = ()
+    branding: Branding = Branding()
+    encode: EncodeSettings = EncodeSettings()
+    output: Path
+
+    @model_validator(mode="after")
+    def _clip_has_length(self) -> RenderRequest:
+        if self.end_ms <= self.start_ms:
+            raise ValueError(f"the clip ends ({self.end_ms} ms) before it starts")
+        return self
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+class RenderResult(Frozen):
+    path: Path
+    duration_ms: int
+    command: tuple[str, ...]
+
+
+def partial_path(output: Path) -> Path:
+    """Where ffmpeg writes before the file is renamed into place."""
+    return output.with_name(f"{output.stem}.partial.mp4")
+
+
+class _Inputs:
+    """ffmpeg input arguments, numbered as they are added."""
+
+    def __init__(self) -> None:
+        self.args: list[str] = []
+        self.count = 0
+
+    def add(self, args: list[str]) -> int:
+        self.args += args
+        self.count += 1
+        return self.count - 1
+
+
+def _double_rate(rate: str) -> str:
+    """``8M`` -> ``16M``: the VBV buffer is two seconds of the maximum rate."""
+    number, unit = (rate[:-1], rate[-1]) if rate[-1].isalpha() else (rate, "")
+    return f"{float(number) * 2:g}{unit}"
+
+
+def _picture(request: RenderRequest, inputs: _Inputs, graph: list[str]) -> str:
+    """The reframed picture (or, for audio-only footage, a plain card); returns its label."""
+    profile, width, height = request.profile, request.profile.width, request.profile.height
+    if not request.has_video:
+        seconds = request.duration_ms / 1000
+        fps = profile.fps or DEFAULT_FPS
+        color = card_background(request.branding.card_color, width, height, fps, seconds)
+        background = inputs.add(["-f", "lavfi", "-i", color])
+        graph.append(f"[{background}:v]setsar=1[framed]")
+        return "framed"
+    source = "0:v:0"
+    if profile.fps:
+        graph.append(f"[{source}]fps={profile.fps:g}[rated]")
+        source = "rated"
+    graph.append(reframe_graph(source, width, height, profile.reframe, "framed"))
+    return "framed"
+
+
+def _join_cards(cards: CardInputs, inputs: _Inputs, graph: list[str]) -> tuple[str, str]:
+    segments: list[str] = []
+    for name, path in (("intro", cards.intro), (None, None), ("outro", cards.outro)):
+        if name is None:
+            segments.append("[vmain][amain]")
+        elif path is not None:
+            index = inputs.add(["-i", file_arg(path)])
+            graph.append(f"[{index}:v:0]setsar=1,format=yuv420p[{name}v]")
+            graph.append(f"[{index}:a:0]aformat=channel_layouts=stereo[{name}a]")
+            segments.append(f"[{name}v][{name}a]")
+    graph.append(f"{''.join(segments)}concat=n={len(segments)}:v=1:a=1[vout][aout]")
+    return "vout", "aout"
+
+
+def _encode_args(request: RenderRequest) -> list[str]:
+    encode, rate = request.encode, request.profile.video_bitrate
+    return [
+        *("-c:v", "libx264", "-profile:v", "high", "-pix_fmt", "yuv420p"),
+        *("-preset", encode.preset, "-crf", str(encode.crf)),
+        *("-maxrate", rate, "-bufsize", _double_rate(rate)),
+        *("-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})", "-flags", "+cgop"),
+        *("-fps_mode", "cfr"),
+        *("-c:a", "aac", "-b:a", encode.audio_bitrate, "-ar", str(OUTPUT_SAMPLE_RATE)),
+        *("-map_metadata", "-1", "-map_chapters", "-1"),
+        *("-movflags", "+faststart"),
+    ]
+
+
+def render_command(
+    request: RenderRequest,
+    loudness: LoudnessMeasurement,
+    ass_path: Path | None,
+    fonts_dir: Path = FONTS_DIR,
+    *,
+    cards: CardInputs | None = None,
+) -> list[str]:
+    """The complete ffmpeg arguments (without the program) rendering `request`.
+
+    `ass_path` None burns no captions. The output goes to `partial_path(request.output)`.
+    """
+    profile = request.profile
+    inputs = _Inputs()
+    inputs.add(cut_input(request.source, request.start_ms, request.end_ms))
+    graph: list[str] = []
+    video = _picture(request, inputs, graph)
+    branding = request.branding
+    if branding.logo is not None:
+        logo = inputs.add(["-i", file_arg(branding.logo)])
+        graph.append(
+            logo_graph(
+                video, f"{logo}:v:0", profile.width, branding.logo_width,
+                branding.logo_position, "branded",
+            )
+        )  # fmt: skip
+        video = "branded"
+    finish = [captions_filter(ass_path, fonts_dir)] if ass_path is not None else []
+    graph.append(f"[{video}]{','.join([*finish, 'format=yuv420p'])}[vmain]")
+    graph.append(f"[0:a:0]{loudnorm_filter(loudness, profile.loudness_target)}[amain]")
+    video, audio = "vmain", "amain"
+    if cards is not None and (cards.intro is not None or cards.outro is not None):
+        video, audio = _join_cards(cards, inputs, graph)
+    return [
+        *("-v", "error", "-y"),  # the last stderr line is then the error itself
+        *inputs.args,
+        *("-filter_complex", ";".join(graph)),
+        *("-map", f"[{video}]", "-map", f"[{audio}]"),
+        *_encode_args(request),
+        *("-f", "mp4", file_arg(partial_path(request.output))),
+    ]
+
+
+def _error(request: RenderRequest, reason: str) -> RenderError:
+    return RenderError(
+        request.source, request.start_ms, request.end_ms, request.profile.name, reason
+    )
+
+
+def _caption_style(profile: RenderProfile) -> CaptionStyle:
+    return CaptionStyle(
+        width=profile.width,
+        height=profile.height,
+        font_size=profile.font_size,
+        margin_v=profile.margin_v,
+        margin_h=round(profile.width * CAPTION_MARGIN_H),
+    )
+
+
+def _write_captions(request: RenderRequest) -> Path | None:
+    """The cues as an ASS file beside the output (None without cues)."""
+    if not request.cues:
+        return None
+    path = request.output.with_suffix(".ass")
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(ass_text(request.cues, _caption_style(request.profile)), "utf-8")
+    temporary.replace(path)
+    return path
+
+
+def _source_fps(request: RenderRequest) -> float:
+    """The frame rate the clip will have: the profile's, else the source's."""
+    if request.profile.fps:
+        return request.profile.fps
+    if not request.has_video:
+        return DEFAULT_FPS
+    try:
+        with av.open(str(request.source), metadata_errors="ignore") as container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise _error(request, f"cannot read the video's frame rate ({exc})") from exc
+    return float(rate) if rate else DEFAULT_FPS
+
+
+def _cards(request: RenderRequest) -> CardInputs:
+    branding, profile = request.branding, request.profile
+    if not branding.intro_text and not branding.outro_text:
+        return CardInputs()
+    return clip_cards(
+        (branding.intro_text, branding.outro_text),
+        CardLook(
+            width=profile.width,
+            height=profile.height,
+            fps=_source_fps(request),
+            seconds=branding.card_seconds,
+            color=branding.card_color,
+            font_size=round(profile.font_size * CARD_FONT_SCALE),
+        ),
+        cache_dir=request.output.parent / ".cards",
+    )
+
+
+def _expected_ms(request: RenderRequest) -> int:
+    branding = request.branding
+    cards = sum(1 for text in (branding.intro_text, branding.outro_text) if text)
+    return request.duration_ms + round(cards * branding.card_seconds * 1000)
+
+
+def _check_length(request: RenderRequest) -> None:
+    limit = request.profile.max_seconds
+    seconds = _expected_ms(request) / 1000
+    if limit is not None and seconds > limit:
+        raise _error(
+            request,
+            f"the clip would last {seconds:.1f} s but the profile allows {limit:g} s; "
+            "choose a shorter range",
+        )
+
+
+def _rendered_ms(request: RenderRequest, path: Path) -> int:
+    """The output's duration; an output much shorter than asked means the source ran out."""
+    try:
+        with av.open(str(path)) as container:
+            duration_ms = (container.duration or 0) // 1000
+    except av.error.FFmpegError as exc:
+        raise _error(request, f"the rendered file does not open ({exc})") from exc
+    expected = _expected_ms(request)
+    if duration_ms < expected - DURATION_SLACK_MS:
+        raise _error(
+            request,
+            f"only {duration_ms / 1000:.1f} s of {expected / 1000:.1f} s came out: the source "
+            "ends or breaks off before the clip's end; check the range or replace the file",
+        )
+    return int(duration_ms)
+
+
+def render_clip(request: RenderRequest) -> RenderResult:
+    """Render `request` to `request.output`; raises `RenderError` naming the clip and profile."""
+    _check_length(request)
+    started = time.perf_counter()
+    request.output.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(request.output)
+    try:
+        target = request.profile.loudness_target
+        loudness = measure_loudness(request.source, request.start_ms, request.end_ms, target)
+        ass_path = _write_captions(request)
+        command = render_command(request, loudness, ass_path, FONTS_DIR, cards=_cards(request))
+        run_ffmpeg(command)
+        duration_ms = _rendered_ms(request, partial)
+        partial.replace(request.output)
+    except FFmpegError as exc:
+        raise _error(request, f"ffmpeg failed: {exc.last_line or 'no message'}") from exc
+    except RenderError:
+        raise
+    except MediaError as exc:
+        raise _error(request, str(exc)) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info(
+        "rendered %s (%s, %.1f s) in %.1f s",
+        request.output.name, request.profile.name, duration_ms / 1000,
+        time.perf_counter() - started,
+    )  # fmt: skip
+    return RenderResult(
+        path=request.output, duration_ms=duration_ms, command=(ffmpeg_exe(), *command)
+    )
+
+
+def make_thumbnail(video: Path, at_ms: int, output: Path) -> Path:
+    """One JPEG of `video` at `at_ms`, its size or at most 1280 pixels on the long side."""
+    partial = output.with_name(f"{output.stem}.partial.jpg")
+    fit = (
+        "scale=w='min(1280,iw)':h='min(1280,ih)':force_original_aspect_ratio=decrease"
+        ":force_divisible_by=2,setsar=1"
+    )
+    try:
+        run_ffmpeg(
+            [
+                *("-v", "error", "-y", "-ss", seconds_arg(at_ms), "-i", file_arg(video)),
+                *("-frames:v", "1", "-vf", fit, "-q:v", "3", "-map_metadata", "-1"),
+                *("-update", "1", "-f", "image2", file_arg(partial)),
+            ]
+        )
+        if not partial.exists():
+            raise RenderError(video, at_ms, at_ms, "thumbnail", "no frame at that time")
+        partial.replace(output)
+    except FFmpegError as exc:
+        raise RenderError(video, at_ms, at_ms, "thumbnail", exc.last_line) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return output
