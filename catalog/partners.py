@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, select
+from sqlalchemy import JSON, Engine, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.tables import Base, utcnow
@@ -78,6 +79,19 @@ class PartnerRecord:
         return self.revoked_at is None
 
 
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _tables(catalog: Catalog) -> Catalog:
+    """Make sure the partner tables exist, even where `Catalog` was opened before this module
+    was imported (once per engine)."""
+    if catalog.engine not in _ready:
+        tables = [Base.metadata.tables[name] for name in ("partners", "downloads")]
+        Base.metadata.create_all(catalog.engine, tables=tables)
+        _ready.add(catalog.engine)
+    return catalog
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -93,7 +107,7 @@ def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> s
         raise PartnerError(f"a partner name needs 1 to {NAME_CHARS} characters, got {name!r}")
     token = new_token()
     wanted = sorted({code.strip().lower() for code in languages if code.strip()})
-    with catalog.session() as s:
+    with _tables(catalog).session() as s:
         row = s.scalar(select(Partner).where(Partner.name == name))
         if row is not None and row.revoked_at is None:
             raise PartnerError(
@@ -108,13 +122,13 @@ def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> s
 
 
 def list_partners(catalog: Catalog) -> list[PartnerRecord]:
-    with catalog.session() as s:
+    with _tables(catalog).session() as s:
         return [_record(row) for row in s.scalars(select(Partner).order_by(Partner.name))]
 
 
 def revoke_partner(catalog: Catalog, name: str) -> PartnerRecord:
     """Revoke the partner's token at once; its downloads stay in the log."""
-    with catalog.session() as s:
+    with _tables(catalog).session() as s:
         row = s.scalar(select(Partner).where(Partner.name == name))
         if row is None:
             raise PartnerError(f"no partner named {name!r}; see `voices partners list`")
@@ -127,7 +141,7 @@ def partner_for_token(catalog: Catalog, token: str) -> PartnerRecord | None:
     """The active partner holding this token, or None."""
     if not token:
         return None
-    with catalog.session() as s:
+    with _tables(catalog).session() as s:
         row = s.scalar(select(Partner).where(Partner.token_hash == hash_token(token)))
         if row is None or row.revoked_at is not None:
             return None
@@ -141,7 +155,7 @@ def record_download(
     if size <= 0:
         return
     now = utcnow()
-    with catalog.session() as s:
+    with _tables(catalog).session() as s:
         row = s.scalar(
             select(Download)
             .where(
@@ -163,9 +177,9 @@ def record_download(
 
 
 def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
-    """Per clip id, oldest first: {"partner", "file", "at", "bytes", "how"} (for `voices status`)."""
+    """Per clip id, oldest first: {"partner", "file", "at", "bytes", "how"} (`voices status`)."""
     result: dict[int, list[dict[str, Any]]] = {}
-    with catalog.session() as s:
+    with _tables(catalog).session() as s:
         rows = s.execute(
             select(Download, Partner.name)
             .join(Partner, Partner.id == Download.partner_id)

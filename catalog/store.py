@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import catalog.partners  # noqa: F401  (registers the partner tables for create_all)
 from catalog.report import footage_report
 from catalog.tables import Base, Clip, Footage, SubtitleTrack, Transcript, as_utc
 

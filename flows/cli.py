@@ -27,6 +27,7 @@ from flows.cli_common import (
     load,
     setup_logging,
 )
+from flows.cli_portal import partners_app, portal
 from flows.embedded import use_embedded_prefect
 
 app = typer.Typer(
@@ -126,13 +127,18 @@ def status(
 ) -> None:
     """Show every footage and what became of it."""
     from catalog import Catalog
+    from catalog.partners import downloads_by_clip
 
     settings = _settings(workspace, config)
     catalog = Catalog(settings.catalog_url)
     try:
         data = catalog.report()
+        downloads = downloads_by_clip(catalog)
     finally:
         catalog.close()
+    for footage in data["footage"]:
+        for clip in footage["clips"]:
+            clip["downloads"] = downloads.get(clip["id"], [])
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
@@ -223,3 +229,9 @@ app.command()(cli_publish.reject)
 app.command()(cli_publish.publish)
 app.command()(cli_publish.serve)
 app.add_typer(cli_publish.auth_app, name="auth")
+app.add_typer(partners_app, name="partners")
+app.command()(portal)
+
+
+if __name__ == "__main__":
+    app()

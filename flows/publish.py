@@ -125,7 +125,9 @@ def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[i
                 ]
             ),
         )
-        decision = pause_flow_run(wait_for_input=Review, timeout=int(timeout_hours * 3600))
+        decision = pause_flow_run(
+            wait_for_input=Review, timeout=int(timeout_hours * 3600), poll_interval=2
+        )
         approved = decide(ctx.catalog, decision.approve, "approved", decision.publish_at)
         rejected = decide(ctx.catalog, decision.reject, "rejected")
     finally:

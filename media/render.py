@@ -171,16 +171,21 @@ def _picture(request: RenderRequest, inputs: _Inputs, graph: list[str]) -> str:
     return "framed"
 
 
+def _card_segment(name: str, path: Path | None, inputs: _Inputs, graph: list[str]) -> str:
+    """The concat inputs of one card ("" without a card)."""
+    if path is None:
+        return ""
+    index = inputs.add(["-i", file_arg(path)])
+    graph.append(f"[{index}:v:0]setsar=1,format=yuv420p[{name}v]")
+    graph.append(f"[{index}:a:0]aformat=channel_layouts=stereo[{name}a]")
+    return f"[{name}v][{name}a]"
+
+
 def _join_cards(cards: CardInputs, inputs: _Inputs, graph: list[str]) -> tuple[str, str]:
-    segments: list[str] = []
-    for name, path in (("intro", cards.intro), (None, None), ("outro", cards.outro)):
-        if name is None:
-            segments.append("[vmain][amain]")
-        elif path is not None:
-            index = inputs.add(["-i", file_arg(path)])
-            graph.append(f"[{index}:v:0]setsar=1,format=yuv420p[{name}v]")
-            graph.append(f"[{index}:a:0]aformat=channel_layouts=stereo[{name}a]")
-            segments.append(f"[{name}v][{name}a]")
+    """Intro, clip and outro, one after the other."""
+    intro = _card_segment("intro", cards.intro, inputs, graph)
+    outro = _card_segment("outro", cards.outro, inputs, graph)
+    segments = [segment for segment in (intro, "[vmain][amain]", outro) if segment]
     graph.append(f"{''.join(segments)}concat=n={len(segments)}:v=1:a=1[vout][aout]")
     return "vout", "aout"
 

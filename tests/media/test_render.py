@@ -99,8 +99,7 @@ def frame_at(path: Path, ms: int) -> Frame:
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
             if frame.time is not None and frame.time * 1000 >= ms:
-                picture: Frame = frame.to_ndarray(format="rgb24")
-                return picture
+                return np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
     raise AssertionError(f"{path.name} has no picture at {ms} ms")
 
 

@@ -1,0 +1,311 @@
+"""TelegramChannel against a local Bot API stand-in over real HTTP: no mocked client."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import traceback
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from channels.base import PublishRequest
+from channels.errors import (
+    AuthError,
+    InvalidRequestError,
+    QuotaExceededError,
+    TransientChannelError,
+    UnconfirmedPublicationError,
+)
+from channels.telegram import (
+    CLOUD_MAX_UPLOAD_BYTES,
+    LOCAL_MAX_UPLOAD_BYTES,
+    TelegramChannel,
+    build_caption,
+    message_url,
+)
+from media.ffmpeg import file_arg, run_ffmpeg
+from tests.channels.fake_telegram import FakeTelegram
+from tests.helpers import data
+
+VIDEO = data("auto_editor_example.mp4")
+MARKER = "vc7tg3f9a2c1"
+CHAT = "@voices_test"
+
+
+@pytest.fixture(scope="module")
+def big_thumbnail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1920x1080 PNG frame of the clip, with grain: over Telegram's 320 px and 200 kB."""
+    path = tmp_path_factory.mktemp("thumbnail") / "thumbnail.png"
+    scale = "scale=1920:1080,noise=alls=30:allf=u"  # grain, so the PNG is large
+    run_ffmpeg(
+        ["-v", "error", "-i", file_arg(VIDEO), "-frames:v", "1", "-vf", scale, file_arg(path)]
+    )
+    assert path.stat().st_size > 200_000
+    return path
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10.0) as http:
+        yield http
+
+
+class Sleeps(list[float]):
+    """Records the waits a channel asks for; `real` makes them real too."""
+
+    def __init__(self, real: bool = False) -> None:
+        super().__init__()
+        self.real = real
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        if self.real:
+            time.sleep(seconds)
+
+
+def channel(
+    fake: FakeTelegram, client: httpx.Client, sleep: Sleeps | None = None, **options: Any
+) -> TelegramChannel:
+    options.setdefault("token", fake.token)
+    return TelegramChannel(
+        chat_id=CHAT,
+        base_url=fake.base_url,
+        client=client,
+        sleep=Sleeps() if sleep is None else sleep,
+        **options,
+    )
+
+
+def request(video: Path = VIDEO, thumbnail: Path | None = None, **fields: Any) -> PublishRequest:
+    fields.setdefault("title", "Voters in Naryn on the new polling stations")
+    fields.setdefault("description", "Short clip.")
+    return PublishRequest(clip_id=7, video=video, thumbnail=thumbnail, marker=MARKER, **fields)
+
+
+def no_save(session: dict[str, Any]) -> None:
+    raise AssertionError("Telegram has no upload session to save")
+
+
+def full_text(exc: BaseException) -> str:
+    """Everything a log or a person could see of an error: messages, chain and traceback."""
+    return "".join(traceback.format_exception(exc))
+
+
+def test_publish_sends_one_message_with_the_file_caption_and_thumbnail(
+    fake: FakeTelegram,
+    client: httpx.Client,
+    big_thumbnail: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    long_description = "Кандидаттар шайлоочулар менен жолугушту 🗳. " * 60
+    telegram = channel(fake, client)
+
+    result = telegram.publish(
+        request(thumbnail=big_thumbnail, description=long_description), None, no_save
+    )
+
+    assert len(fake.messages) == 1
+    message = fake.messages[0]
+    assert message.video == VIDEO.read_bytes()
+    assert message.chat_id == CHAT
+    assert message.supports_streaming
+    assert len(message.caption.encode("utf-16-le")) // 2 <= 1024
+    assert message.caption.startswith("Voters in Naryn on the new polling stations\n\n")
+    assert message.caption.endswith(f"…\n\nref: {MARKER}")
+    with av.open(str(VIDEO)) as container:
+        stream = container.streams.video[0]
+        size = (stream.codec_context.width, stream.codec_context.height)
+    assert (int(message.fields["width"]), int(message.fields["height"])) == size
+    assert int(message.fields["duration"]) > 0
+    assert message.thumbnail is not None and len(message.thumbnail) < 200_000
+    (tmp_path / "sent.jpg").write_bytes(message.thumbnail)
+    with av.open(str(tmp_path / "sent.jpg")) as picture:
+        frame = next(picture.decode(video=0))
+    assert max(frame.width, frame.height) <= 320 and frame.width == 320
+    assert result.remote_id == f"{CHAT}:{message.message_id}"
+    assert result.url == f"https://t.me/voices_test/{message.message_id}"
+    assert telegram.find_existing(request()) is None
+    assert fake.token not in caplog.text
+    assert "<token>" in caplog.text  # httpx's request lines were logged, redacted
+
+
+def test_publish_without_thumbnail_sends_none(fake: FakeTelegram, client: httpx.Client) -> None:
+    channel(fake, client).publish(request(), None, no_save)
+
+    assert [m.thumbnail for m in fake.messages] == [None]
+    assert fake.messages[0].caption == (
+        f"Voters in Naryn on the new polling stations\n\nShort clip.\n\nref: {MARKER}"
+    )
+
+
+def test_429_waits_retry_after_then_posts_once(fake: FakeTelegram, client: httpx.Client) -> None:
+    fake.faults = {1: "429"}
+    sleeps = Sleeps(real=True)
+
+    channel(fake, client, sleeps).publish(request(), None, no_save)
+
+    first, second = fake.send_video_calls()
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= fake.retry_after_s  # the fake answers 429 again if sooner
+    assert sleeps == [1.0]
+    assert len(fake.messages) == 1
+
+
+def test_429_longer_than_allowed_stops_the_channel(
+    fake: FakeTelegram, client: httpx.Client
+) -> None:
+    fake.faults, fake.retry_after_s = {1: "429"}, 3600
+    sleeps = Sleeps()
+
+    with pytest.raises(QuotaExceededError) as caught:
+        channel(fake, client, sleeps).publish(request(), None, no_save)
+
+    assert caught.value.retry_after is not None
+    wait = (caught.value.retry_after - datetime.now(UTC)).total_seconds()
+    assert 3500 < wait <= 3600
+    assert sleeps == [] and fake.messages == []
+
+
+def test_502_is_retried_with_backoff(fake: FakeTelegram, client: httpx.Client) -> None:
+    fake.faults = {1: "502", 2: "502"}
+    sleeps = Sleeps()
+
+    channel(fake, client, sleeps).publish(request(), None, no_save)
+
+    assert [call.status for call in fake.send_video_calls()] == [502, 502, 200]
+    assert sleeps == [1.0, 2.0]
+    assert len(fake.messages) == 1
+
+
+def test_5xx_until_retries_run_out_is_transient(fake: FakeTelegram, client: httpx.Client) -> None:
+    fake.faults = {1: "502", 2: "502", 3: "502"}
+
+    with pytest.raises(TransientChannelError) as caught:
+        channel(fake, client, max_retries=2).publish(request(), None, no_save)
+
+    assert not isinstance(caught.value, UnconfirmedPublicationError)
+    assert "502" in str(caught.value)
+    assert len(fake.send_video_calls()) == 3 and fake.messages == []
+
+
+def test_wrong_token_is_an_auth_error_without_the_token(
+    fake: FakeTelegram, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "987654321:AAWrongSecretToken-do-not-log"
+    telegram = channel(fake, client, token=wrong)
+
+    with pytest.raises(AuthError) as caught:
+        telegram.publish(request(), None, no_save)
+    with pytest.raises(AuthError) as checked:
+        telegram.check()
+
+    assert "@BotFather" in str(caught.value)
+    for exc in (caught.value, checked.value):
+        assert wrong not in full_text(exc)
+    assert wrong not in caplog.text
+    assert fake.messages == []
+    assert channel(fake, client).check() == "voices_bot"
+
+
+def test_size_limit_is_enforced_before_any_upload(
+    fake: FakeTelegram, client: httpx.Client, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidRequestError, match="local Bot API server"):
+        channel(fake, client, max_upload_bytes=1_000_000).publish(request(), None, no_save)
+
+    sparse = tmp_path / "huge.mp4"
+    with sparse.open("wb") as out:  # no disk used: a hole the size of the limit plus one byte
+        out.truncate(CLOUD_MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(InvalidRequestError, match=r"over this bot's 50 MB limit"):
+        channel(fake, client).publish(request(video=sparse), None, no_save)
+    with sparse.open("wb") as out:
+        out.truncate(LOCAL_MAX_UPLOAD_BYTES + 1)
+    local = channel(fake, client, local_server=True)
+    with pytest.raises(InvalidRequestError, match=r"2000 MB limit; render a smaller copy$"):
+        local.publish(request(video=sparse), None, no_save)
+    assert fake.calls == []
+
+
+def test_413_from_the_server_is_invalid_request(fake: FakeTelegram, client: httpx.Client) -> None:
+    fake.max_upload_bytes = 1_000_000
+
+    with pytest.raises(InvalidRequestError, match="413 Request Entity Too Large"):
+        channel(fake, client).publish(request(), None, no_save)
+
+    assert fake.messages == []
+
+
+def test_lost_answer_is_unconfirmed_and_never_posted_twice(
+    fake: FakeTelegram, client: httpx.Client
+) -> None:
+    fake.faults = {1: "drop"}
+    sleeps = Sleeps()
+
+    with pytest.raises(UnconfirmedPublicationError) as caught:
+        channel(fake, client, sleeps).publish(request(), None, no_save)
+
+    assert len(fake.messages) == 1
+    assert [call.status for call in fake.send_video_calls()] == [0]
+    assert sleeps == []
+    assert f"ref: {MARKER}" in str(caught.value)
+    assert fake.token not in full_text(caught.value)
+
+
+def test_unreachable_server_is_retried_then_transient(client: httpx.Client) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sleeps = Sleeps()
+    token = "111:AAUnreachableSecret"
+    telegram = TelegramChannel(
+        token, CHAT, base_url=f"http://127.0.0.1:{port}", client=client, sleep=sleeps
+    )
+
+    with pytest.raises(TransientChannelError) as caught:
+        telegram.publish(request(), None, no_save)
+
+    assert not isinstance(caught.value, UnconfirmedPublicationError)
+    assert "ConnectError" in str(caught.value)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0]
+    assert token not in full_text(caught.value)
+
+
+def test_caption_is_cut_at_a_character_boundary_counting_utf16() -> None:
+    caption = build_caption("Title", "🗳" * 2000, "m1")
+
+    assert len(caption.encode("utf-16-le")) // 2 <= 1024
+    assert caption.endswith("🗳…\n\nref: m1")  # no half of a surrogate pair
+    assert build_caption("", "", "m1") == "ref: m1"
+    words = build_caption("T", "word " * 400, "m1", limit=100)
+    assert words.endswith("word…\n\nref: m1") and len(words) <= 100
+
+
+def test_message_urls() -> None:
+    assert message_url("@voices", 5) == "https://t.me/voices/5"
+    assert message_url("-1001234567890", 5) == "https://t.me/c/1234567890/5"
+    assert message_url("-1001234567890", 5, "voices") == "https://t.me/voices/5"
+    assert message_url("424242", 5) == ""
+
+
+def test_own_client_is_closed(fake: FakeTelegram) -> None:
+    telegram = TelegramChannel(fake.token, CHAT, base_url=fake.base_url)
+    try:
+        assert telegram.check() == "voices_bot"
+    finally:
+        telegram.close()
