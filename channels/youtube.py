@@ -239,6 +239,10 @@ class YouTubeChannel:
         self._notify, self._chunk_size = notify_subscribers, chunk_size
         self._num_retries, self._sleep = num_retries, sleep
 
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._service.close()
+
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:
         """Look for the marker line in the descriptions of the channel's latest uploads."""
         with _errors(f"youtube: clip {request.clip_id}"):

@@ -74,6 +74,7 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
             except ChannelError as exc:
                 failed.append(f"clip {clip_id} on {target.channel.name}: {exc}")
     finally:
+        publish_steps.close_targets(targets)
         ctx.catalog.close()
     for line in [*problems, *failed]:
         logger.error(line)

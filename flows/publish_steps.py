@@ -73,9 +73,8 @@ def _youtube(settings: Settings) -> Target:
 
 
 def _telegram(settings: Settings) -> Target:
-    from channels.telegram import TelegramChannel
-
     from channels.errors import AuthError
+    from channels.telegram import TelegramChannel
 
     t = settings.telegram
     token = t.token.get_secret_value()
@@ -207,3 +206,11 @@ def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | 
 
 def is_quota(exc: BaseException) -> bool:
     return isinstance(exc, QuotaExceededError)
+
+
+def close_targets(targets: list[Target]) -> None:
+    """Close the channels' network clients (the protocol does not require a close)."""
+    for target in targets:
+        close = getattr(target.channel, "close", None)
+        if callable(close):
+            close()

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import av
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from media.cards import CardInputs, CardLook, clip_cards
 from media.errors import FFmpegError, MediaError, RenderError
@@ -91,6 +91,12 @@ class Branding(Frozen):
     outro_text: str = ""
     card_seconds: float = Field(default=2.0, gt=0)
     card_color: str = Field(default="#1d3557", pattern=r"^#[0-9a-fA-F]{6}$")
+
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _no_logo(cls, value: object) -> object:
+        """An empty setting means no logo (Path("") would be the current folder)."""
+        return None if value in ("", None) else value
 
 
 class EncodeSettings(Frozen):

@@ -1,0 +1,232 @@
+"""`voices approve` and `voices publish` end to end: consent gates, the ledger, real clients
+against local stand-ins of YouTube and Telegram, and a folder channel."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog import Catalog
+from catalog.ledger import publication, update_publication
+from catalog.store import ClipDraft
+from config import load_settings
+from tests.channels.conftest import fake_youtube, tls_cert, youtube_token_file  # noqa: F401
+from tests.channels.fake_telegram import TOKEN, FakeTelegram
+from tests.channels.fake_youtube import FakeYouTube
+from tests.flows.test_run import by_name, status, voices
+from tests.helpers import data
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+ADULT = {"name": "Айгүл", "role": "mother", "consent": "public"}
+CHILD = {"name": "Бакыт", "role": "son", "minor": True, "consent": "public"}
+SHY = {"name": "Нурлан", "role": "father", "consent": "partners"}
+
+
+def add_footage(
+    catalog: Catalog, workspace: Path, name: str, consent: str, people: list[dict[str, Any]]
+) -> tuple[int, list[int]]:
+    """A processed footage with two rendered clips: real MP4 bytes, subtitles, a thumbnail."""
+    sha = (name.encode().hex() * 64)[:64]
+    sidecar = {"consent": consent, "people": people, "tags": ["family"], "title": name}
+    footage = catalog.record_footage(
+        sha,
+        f"{name}.mp4",
+        "processed",
+        "/lib",
+        library_path="/lib",
+        consent=consent,
+        sidecar=sidecar,
+        language="ky",
+    )
+    drafts = [
+        ClipDraft(start_ms=0, end_ms=20_000, text=f"{name} one", title=f"{name} 1"),
+        ClipDraft(start_ms=30_000, end_ms=50_000, text=f"{name} two", title=f"{name} 2"),
+    ]
+    catalog.sync_clips(footage, drafts, "key")
+    ids = []
+    for clip in catalog.clips_of(footage):
+        folder = workspace / "clips" / sha[:12] / str(clip.id)
+        folder.mkdir(parents=True)
+        video = folder / "vertical.mp4"
+        with data("auto_editor_example.mp4").open("rb") as source:
+            video.write_bytes(source.read(600_000 + clip.id))  # distinct bytes per clip
+        for lang in ("ky", "en"):
+            (folder / f"{lang}.srt").write_text(
+                f"1\n00:00:00,000 --> 00:00:02,000\n{lang} {clip.id}\n", encoding="utf-8"
+            )
+            (folder / f"{lang}.vtt").write_text(
+                f"WEBVTT\n\n00:00.000 --> 00:02.000\n{lang} {clip.id}\n", encoding="utf-8"
+            )
+        shutil.copy(video, folder / "tv.mp4")
+        catalog.update_clip(
+            clip.id,
+            renders={p: {"path": str(folder / f"{p}.mp4"), "key": "k"} for p in ("vertical", "tv")},
+            subtitles={
+                lang: {k: str(folder / f"{lang}.{k}") for k in ("srt", "vtt")}
+                for lang in ("ky", "en")
+            },
+            package=str(folder),
+        )
+        ids.append(clip.id)
+    return footage, ids
+
+
+@pytest.fixture
+def channels_env(
+    monkeypatch: pytest.MonkeyPatch,
+    fake_youtube: FakeYouTube,
+    youtube_token_file: Path,
+    tmp_path: Path,
+) -> dict[str, Any]:
+    telegram = FakeTelegram().__enter__()
+    drop = tmp_path / "tv-drop"
+    drop.mkdir()
+    for name, value in {
+        "VOICES_YOUTUBE__ENABLED": "true",
+        "VOICES_YOUTUBE__API_ENDPOINT": fake_youtube.url,
+        "VOICES_YOUTUBE__TOKEN_FILE": str(youtube_token_file),
+        "VOICES_YOUTUBE__MADE_FOR_KIDS_WITH_MINORS": "true",
+        "VOICES_TELEGRAM__ENABLED": "true",
+        "VOICES_TELEGRAM__TOKEN": TOKEN,
+        "VOICES_TELEGRAM__CHAT_ID": "@voices_test",
+        "VOICES_TELEGRAM__BASE_URL": telegram.base_url,
+        "VOICES_FOLDER__ENABLED": "true",
+        "VOICES_FOLDER__PATH": str(drop),
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield {"youtube": fake_youtube, "telegram": telegram, "drop": drop}
+    telegram.__exit__(None, None, None)
+
+
+def publications(clip_id: int) -> dict[str, dict[str, Any]]:
+    for footage in status()["footage"]:
+        for clip in footage["clips"]:
+            if clip["id"] == clip_id:
+                return {p["channel"]: p for p in clip["publications"]}
+    raise AssertionError(f"no clip {clip_id}")
+
+
+def test_only_approved_consented_clips_are_published_once(
+    isolated_env: Path, channels_env: dict[str, Any]
+) -> None:
+    youtube: FakeYouTube = channels_env["youtube"]
+    telegram: FakeTelegram = channels_env["telegram"]
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        _, (public, unapproved) = add_footage(catalog, isolated_env, "public", "public", [ADULT])
+        _, (shy, _) = add_footage(catalog, isolated_env, "shy", "public", [ADULT, SHY])
+        _, (internal, _) = add_footage(catalog, isolated_env, "internal", "internal", [])
+        _, (kids, later) = add_footage(catalog, isolated_env, "kids", "public", [ADULT, CHILD])
+        renders = {
+            c: Path(catalog.clip(c).renders["vertical"]["path"]).read_bytes()
+            for c in (public, kids, later)
+        }
+    finally:
+        catalog.close()
+    assert voices("approve", str(public), str(shy), str(internal), str(kids))[0] == 0
+    at = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    assert voices("approve", str(later), "--at", at.isoformat())[0] == 0
+
+    code, output = voices("publish")
+
+    assert code == 0, output
+    uploads = {v.snippet["title"]: v for v in youtube.videos.values()}
+    assert sorted(uploads) == ["kids 1", "kids 2", "public 1"]
+    assert uploads["public 1"].data == renders[public]
+    assert set(uploads["public 1"].captions) == {"ky", "en"}
+    assert uploads["public 1"].status["selfDeclaredMadeForKids"] is False
+    assert uploads["kids 1"].status["selfDeclaredMadeForKids"] is True
+    assert (
+        uploads["kids 2"]
+        .status["publishAt"]
+        .startswith(at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
+    )
+    assert uploads["kids 2"].status["privacyStatus"] == "private"
+    assert sorted(m.video for m in telegram.messages) == sorted([renders[public], renders[kids]])
+    assert len(list(channels_env["drop"].glob("*.mp4"))) == 2  # not the one scheduled later
+
+    report = publications(public)
+    assert {report[c]["status"] for c in ("youtube", "telegram", "folder")} == {"published"}
+    assert report["youtube"]["remote_id"] in youtube.videos
+    assert report["youtube"]["url"].endswith(report["youtube"]["remote_id"])
+    assert publications(later)["youtube"]["status"] == "scheduled"
+    assert "telegram" not in publications(later)  # waits for its time
+    blocked = publications(shy)["youtube"]
+    assert blocked["status"] == "blocked" and "Нурлан (father)" in blocked["error"]
+    assert publications(internal)["telegram"]["status"] == "blocked"
+    assert publications(unapproved) == {}
+
+    code, output = voices("publish")  # nothing new: nothing is uploaded again
+    assert code == 0, output
+    assert len(youtube.videos) == 3 and len(telegram.messages) == 2
+
+
+def test_an_upload_whose_answer_was_lost_is_found_not_repeated(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    youtube: FakeYouTube = channels_env["youtube"]
+    for name in ("TELEGRAM", "FOLDER"):
+        monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        _, (clip, second) = add_footage(catalog, isolated_env, "crash", "public", [ADULT])
+        # The process was killed after YouTube stored the video, before the ledger heard back.
+        record = publication(catalog, clip, "youtube")
+        update_publication(catalog, record.id, status="uploading", attempts=1)
+        youtube.seed_videos(1, description=f"earlier upload\n\nref: {record.marker}")
+        [seeded] = youtube.videos
+    finally:
+        catalog.close()
+    voices("approve", str(clip), str(second))
+    youtube.faults.quota_on_insert = True  # and today's quota is spent
+
+    code, output = voices("publish")
+
+    assert code == 1 and "quota" in output.lower()
+    assert list(youtube.videos) == [seeded]  # found by its marker, not uploaded again
+    found = publications(clip)["youtube"]
+    assert found["status"] == "published" and found["remote_id"] == seeded
+    failed = publications(second)["youtube"]
+    assert failed["status"] == "failed" and "quota" in failed["error"].lower()
+
+
+def test_status_json_keeps_its_shape(isolated_env: Path) -> None:
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        add_footage(catalog, isolated_env, "shape", "public", [ADULT])
+    finally:
+        catalog.close()
+    [footage] = status()["footage"]
+    assert {
+        "id",
+        "source_name",
+        "status",
+        "error",
+        "language",
+        "duration",
+        "transcript",
+        "subtitles",
+        "clips",
+    } <= set(footage)
+    clip = footage["clips"][0]
+    assert {
+        "id",
+        "start",
+        "end",
+        "text",
+        "title",
+        "status",
+        "renders",
+        "thumbnail",
+        "subtitles",
+        "package",
+        "publications",
+        "downloads",
+    } <= set(clip)
+    json.dumps(by_name(status()))
