@@ -11,6 +11,9 @@ import pytest
 from subtitles.models import Transcript
 from tests.helpers import data
 
+# Local stand-ins for YouTube (TLS) and friends, shared by channel and flow tests.
+pytest_plugins = ["tests.channels.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

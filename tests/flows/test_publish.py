@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ from catalog import Catalog
 from catalog.ledger import publication, update_publication
 from catalog.store import ClipDraft
 from config import load_settings
-from tests.channels.conftest import fake_youtube, tls_cert, youtube_token_file  # noqa: F401
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
 from tests.flows.test_run import by_name, status, voices
@@ -83,7 +83,7 @@ def channels_env(
     fake_youtube: FakeYouTube,
     youtube_token_file: Path,
     tmp_path: Path,
-) -> dict[str, Any]:
+) -> Iterator[dict[str, Any]]:
     telegram = FakeTelegram().__enter__()
     drop = tmp_path / "tv-drop"
     drop.mkdir()
