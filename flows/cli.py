@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import NoResultFound
 
 from config import Settings
 from flows import cli_publish
@@ -71,7 +72,8 @@ def _run(settings: Settings, config: Path | None) -> int:
     with _progress_bar():
         summary = process_flow(str(settings.workspace), str(config) if config else None)
     _print_summary(summary)
-    return 1 if any(f.status == "failed" for f in summary.footage) else 0
+    failed = any(f.status == "failed" or any(c.error for c in f.clips) for f in summary.footage)
+    return 1 if failed else 0
 
 
 class _Bars:
@@ -202,6 +204,15 @@ def edit(
             err.print("Nothing to change: give --title and/or --description.")
             raise typer.Exit(2)
         updated = catalog.update_clip(clip, **fields)
+        if updated.package:  # the partner package carries the title and description too
+            from flows.clip_steps import write_package
+            from flows.steps import Context
+
+            ctx = Context(settings=settings, catalog=catalog)
+            write_package(ctx, catalog.footage(updated.footage_id), updated)
+    except NoResultFound:
+        err.print(f"[red]no clip {clip}[/red]; see voices status")
+        raise typer.Exit(2) from None
     finally:
         catalog.close()
     console.print(f"clip {updated.id}: {updated.title!r}")
