@@ -172,3 +172,44 @@ def serve(
         run_deployments(settings, config, port)
     except KeyboardInterrupt:
         console.print("Stopped.")
+
+
+def resolve(
+    clip: Annotated[int, typer.Argument(help="Clip id.")],
+    channel: Annotated[str, typer.Argument(help="Channel name, e.g. telegram.")],
+    posted: Annotated[
+        bool, typer.Option("--posted", help="It is on the channel: record it.")
+    ] = False,
+    resend: Annotated[
+        bool, typer.Option("--resend", help="It is not there: send it again.")
+    ] = False,
+    url: Annotated[str, typer.Option(help="Its address, with --posted.")] = "",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Settle an unconfirmed publication after looking at the channel (search for its ref:)."""
+    from datetime import UTC
+
+    from catalog.ledger import publication, update_publication
+
+    if posted == resend:
+        err.print("Say what you found: --posted (it is there) or --resend (it is not).")
+        raise typer.Exit(2)
+    settings = load_settings_or_exit(workspace, None)
+    with open_catalog(settings) as catalog:
+        record = publication(catalog, clip, channel)
+        if posted:
+            update_publication(
+                catalog,
+                record.id,
+                status="published",
+                url=url or None,
+                remote_id=url or record.remote_id,
+                error="",
+                published_at=datetime.now(UTC),
+            )
+        else:
+            update_publication(catalog, record.id, status="pending", attempts=0, error="")
+    console.print(
+        f"clip {clip} on {channel}: {'recorded as published' if posted else 'will be sent again'}"
+        f" (look for 'ref: {record.marker}')"
+    )

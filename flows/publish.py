@@ -18,7 +18,12 @@ from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.ledger import PublicationRecord, clip_ids, decide
-from channels.errors import ChannelError, QuotaExceededError, TransientChannelError
+from channels.errors import (
+    ChannelError,
+    QuotaExceededError,
+    TransientChannelError,
+    UnconfirmedPublicationError,
+)
 from config import load_settings
 from flows import publish_steps
 from flows.publish_steps import Target
@@ -36,6 +41,8 @@ class PublishSummary(BaseModel):
 def _transient(_task: object, _run: object, state: object) -> bool:
     try:
         state.result()  # type: ignore[attr-defined]
+    except UnconfirmedPublicationError:
+        return False  # it may be live: sending again could post it twice
     except TransientChannelError:
         return True
     except Exception:  # quota, auth and bad input are not helped by retrying now
@@ -67,7 +74,10 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
             if target.channel.name in stopped:
                 continue
             try:
-                published.append(publish_task(ctx, clip_id, target))
+                record = publish_task(ctx, clip_id, target)
+                published.append(record)
+                if record.status == "unconfirmed":
+                    failed.append(f"clip {clip_id} on {record.channel}: {record.error}")
             except QuotaExceededError as exc:
                 stopped.add(target.channel.name)
                 failed.append(f"{target.channel.name}: {exc} (stopped for the day)")

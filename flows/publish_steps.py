@@ -153,7 +153,7 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
         if found is not None:
             return _done(ctx, record, found, request)
         if record.status == "unconfirmed":
-            return record  # a person must check the channel; see `voices publish --resend`
+            return record  # a person must look at the channel: `voices resolve`
     record = update_publication(
         ctx.catalog, record.id, status="uploading", attempts=record.attempts + 1, error=""
     )

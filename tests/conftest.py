@@ -69,7 +69,5 @@ def bush_transcript(ct2_base_dir: Path) -> Transcript:
     from media.audio import decode_audio
     from subtitles.engines import TranscribeOptions, transcribe
 
-    options = TranscribeOptions(
-        model=str(ct2_base_dir), model_label="base", language="en", spoken_language="en"
-    )
+    options = TranscribeOptions(model=str(ct2_base_dir), model_label="base")  # detects English
     return transcribe(decode_audio(data("bush_columbia_address_2003.ogg")), options)

@@ -230,3 +230,33 @@ def test_status_json_keeps_its_shape(isolated_env: Path) -> None:
         "downloads",
     } <= set(clip)
     json.dumps(by_name(status()))
+
+
+def test_a_lost_telegram_answer_waits_for_a_person(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    telegram: FakeTelegram = channels_env["telegram"]
+    for name in ("YOUTUBE", "FOLDER"):
+        monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        _, (clip, _) = add_footage(catalog, isolated_env, "lost", "public", [ADULT])
+    finally:
+        catalog.close()
+    voices("approve", str(clip))
+    telegram.faults = {1: "drop"}  # Telegram posts it, the answer never arrives
+
+    code, output = voices("publish")
+    assert code == 1, output
+    assert publications(clip)["telegram"]["status"] == "unconfirmed"
+    code, output = voices("publish")  # not sent again on its own; still asks for a person
+    assert code == 1 and "ref: vc" in output
+    assert len(telegram.messages) == 1 and publications(clip)["telegram"]["status"] == "unconfirmed"
+
+    code, output = voices(
+        "resolve", str(clip), "telegram", "--posted", "--url", "https://t.me/voices_test/101"
+    )
+    assert code == 0 and "ref: vc" in output
+    done = publications(clip)["telegram"]
+    assert done["status"] == "published" and done["url"] == "https://t.me/voices_test/101"
+    assert voices("publish")[0] == 0 and len(telegram.messages) == 1
