@@ -33,7 +33,8 @@ def blocked_reason(
     """Why a clip may not reach `audience`, naming who did not agree; None when it may."""
     if not allows(footage_consent, audience):
         needed = "'public'" if audience == "public" else "'partners' or 'public'"
-        return f"the footage's consent is '{footage_consent}'; {audience} need {needed}"
+        who = "public channels need" if audience == "public" else "partner downloads need"
+        return f"the footage's consent is '{footage_consent}'; {who} {needed}"
     for person in people:
         level = str(person.get("consent", "internal"))
         if not allows(level, audience):

@@ -11,38 +11,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from config import Settings, load_settings
-from config.settings import ConfigError
+from config import Settings
+from flows.cli_common import WorkspaceOpt, console, err, load
 
 partners_app = typer.Typer(
     help="Partners who may download approved clips from the portal.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace folder (default ./workspace, or VOICES_WORKSPACE).",
-        show_default=False,
-    ),
-]
 HostOpt = Annotated[str, typer.Option("--host", help="Address the portal listens on.")]
 PortOpt = Annotated[int, typer.Option("--port", help="Port the portal listens on.")]
 
 
 def _settings(workspace: Path | None) -> Settings:
-    try:
-        return load_settings(workspace)
-    except ConfigError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from exc
+    return load(workspace, None)
 
 
 def link(host: str, port: int, token: str) -> str:

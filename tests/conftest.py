@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,8 @@ def prefect_api() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+        # Its "stopping" message would go to a stream pytest has already closed.
+        logging.getLogger("prefect").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
