@@ -230,7 +230,10 @@ def demo(workspace: WorkspaceOpt = None, verbose: VerboseOpt = False) -> None:
             shutil.copy2(source, inbox / source.name)
     console.print(f"Copied the sample from {SAMPLE_DIR} into {inbox}.")
     code = _run(settings, None)
-    console.print(f"\nResults are in {settings.workspace}: transcripts/, subtitles/, library/.")
+    console.print(
+        f"\nResults are in {settings.workspace}: transcripts/, subtitles/, clips/ (videos per "
+        "platform), packages/ (for partners)."
+    )
     console.print(f"See them all with: .venv/bin/voices status --workspace {settings.workspace}")
     raise typer.Exit(code)
 
