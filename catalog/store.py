@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import catalog.partners  # noqa: F401  (registers the partner tables for create_all)
 from catalog.report import footage_report
-from catalog.tables import Base, Clip, Footage, SubtitleTrack, Transcript, as_utc
+from catalog.schema import upgrade
+from catalog.tables import Clip, Footage, SubtitleTrack, Transcript, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Catalog:
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
