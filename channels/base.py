@@ -57,6 +57,11 @@ class Channel(Protocol):
     # the ledger waits until the time has come before calling `publish`.
     schedules_remotely: bool
 
+    def check(self) -> str:
+        """Prove the channel can be used now (credentials, permissions, space): a short
+        description of what was reached, or a `ChannelError` saying what to fix."""
+        ...
+
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:
         """Ask the remote whether this clip (by `request.marker`) is already there."""
         ...

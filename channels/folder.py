@@ -38,6 +38,15 @@ class FolderChannel:
         self.name = name
         self.target = Path(target)
 
+    def check(self) -> str:
+        """The folder, if it exists and takes files; else an error with the fix."""
+        if not self.target.is_dir() or not os.access(self.target, os.W_OK):
+            raise InvalidRequestError(
+                f"{self.name}: {self.target} is missing or not writable; create it, or check "
+                "that the drive is mounted"
+            )
+        return str(self.target)
+
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:
         """The clip's earlier copy: a ``<clip id>-*.json`` holding `request.marker`, if any."""
         self._check_target()

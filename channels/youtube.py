@@ -243,6 +243,17 @@ class YouTubeChannel:
         """Close the client's connections."""
         self._service.close()
 
+    def check(self) -> str:
+        """The channel's title, which proves the token works (1 quota unit)."""
+        with _errors("youtube: checking the token"):
+            found = self._run(self._service.channels().list(part="snippet", mine=True))
+        if not found.get("items"):
+            raise AuthError(
+                "youtube: this Google account has no YouTube channel; run "
+                "`voices auth youtube` again with the channel's account"
+            )
+        return str(found["items"][0]["snippet"]["title"])
+
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:
         """Look for the marker line in the descriptions of the channel's latest uploads."""
         with _errors(f"youtube: clip {request.clip_id}"):

@@ -159,6 +159,7 @@ class ScheduleSettings(Section):
     timezone: str = "Asia/Bishkek"
     process_every_minutes: float = Field(default=15, gt=0)
     publish_cron: str = "0 10 * * 2,4"
+    check_cron: str = "0 8 * * *"
 
 
 class Settings(BaseSettings):

@@ -213,3 +213,25 @@ def resolve(
         f"clip {clip} on {channel}: {'recorded as published' if posted else 'will be sent again'}"
         f" (look for 'ref: {record.marker}')"
     )
+
+
+def check(workspace: WorkspaceOpt = None, config: ConfigOpt = None) -> None:
+    """Check every enabled channel now: tokens, permissions, folders. Run it daily."""
+    from channels.errors import ChannelError
+    from flows.publish_steps import build_targets, close_targets
+
+    settings = load_settings_or_exit(workspace, config)
+    targets, problems = build_targets(settings)
+    try:
+        for target in targets:
+            try:
+                console.print(f"[green]ok[/green] {target.channel.name}: {target.channel.check()}")
+            except ChannelError as exc:
+                problems.append(str(exc))
+    finally:
+        close_targets(targets)
+    for problem in problems:
+        console.print(f"[red]problem[/red] {problem}")
+    if not targets and not problems:
+        console.print("No channel is enabled (youtube.enabled, telegram.enabled, folder.enabled).")
+    raise typer.Exit(1 if problems else 0)

@@ -3,6 +3,7 @@
     voices-process/process   every `schedule.process_every_minutes`: ingest and process
     voices-publish/publish   on `schedule.publish_cron` in `schedule.timezone`: publish
     voices-review/review     no schedule: run it from the UI to approve clips there
+    voices-check/check       daily on `schedule.check_cron`: are the channels' tokens still good?
 
 `prefect.yaml` declares the same deployments for a work pool, for when one machine is not enough.
 """
@@ -35,7 +36,7 @@ def _serve(settings: Settings, config_file: Path | None) -> None:
     from prefect.schedules import Cron
 
     from flows.pipeline import process_flow
-    from flows.publish import publish_flow, review_flow
+    from flows.publish import check_flow, publish_flow, review_flow
 
     parameters = {
         "workspace": str(settings.workspace),
@@ -50,6 +51,11 @@ def _serve(settings: Settings, config_file: Path | None) -> None:
             schedules=[Cron(settings.schedule.publish_cron, timezone=settings.schedule.timezone)],
         ),
         review_flow.to_deployment(name="review", parameters={"workspace": str(settings.workspace)}),
+        check_flow.to_deployment(
+            name="check",
+            parameters=parameters,
+            schedules=[Cron(settings.schedule.check_cron, timezone=settings.schedule.timezone)],
+        ),
     ]
     # to_deployment is sync-or-async in Prefect's types; called here it returns the deployment.
     prefect_serve(*[cast("RunnerDeployment", d) for d in deployments])

@@ -359,7 +359,12 @@ class FakeYouTube:
 
     def _channels(self, request: _Handler, query: dict[str, str]) -> Answer:
         uploads = {"relatedPlaylists": {"uploads": UPLOADS_PLAYLIST}}
-        item = {"kind": "youtube#channel", "id": "UCfake", "contentDetails": uploads}
+        item = {
+            "kind": "youtube#channel",
+            "id": "UCfake",
+            "snippet": {"title": "voices test channel"},
+            "contentDetails": uploads,
+        }
         return _json(200, {"kind": "youtube#channelListResponse", "items": [item]})
 
     def _list_playlist(self, request: _Handler, query: dict[str, str]) -> Answer:

@@ -260,3 +260,19 @@ def test_a_lost_telegram_answer_waits_for_a_person(
     done = publications(clip)["telegram"]
     assert done["status"] == "published" and done["url"] == "https://t.me/voices_test/101"
     assert voices("publish")[0] == 0 and len(telegram.messages) == 1
+
+
+def test_check_reports_each_channel(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = voices("check")
+    assert code == 0, output
+    assert "youtube: voices test channel" in output
+    assert "telegram:" in output and str(channels_env["drop"]) in output
+
+    monkeypatch.setenv("VOICES_TELEGRAM__TOKEN", "123:wrong-token-value")
+    monkeypatch.setenv("VOICES_FOLDER__PATH", str(isolated_env / "unmounted"))
+    code, output = voices("check")
+    assert code == 1
+    assert "problem" in output and "wrong-token-value" not in output
+    assert "mounted" in output
