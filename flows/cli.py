@@ -102,6 +102,8 @@ def _progress_bar() -> Iterator[None]:
 
 
 def _print_summary(summary: Any) -> None:
+    if summary.note:
+        console.print(f"[yellow]{summary.note}[/yellow]")
     for item in summary.ingested:
         if item.kind != "accepted":
             console.print(f"[yellow]{item.kind}[/yellow] {item.source_name}: {item.reason}")

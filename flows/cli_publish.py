@@ -111,6 +111,9 @@ def publish(
     from flows.publish import publish_flow
 
     summary = publish_flow(str(settings.workspace), str(config) if config else None)
+    if summary.note:
+        console.print(f"[yellow]{summary.note}[/yellow]")
+        raise typer.Exit(0)
     for p in summary.published:
         console.print(
             f"clip {p.clip_id} on {p.channel}: {p.status} {p.url or p.remote_id or ''}"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from catalog.store import ClipRecord, FootageRecord, TranscriptRecord
 from config import load_settings
 from flows import clip_steps, steps, work
+from flows.locks import Busy, exclusive
 from flows.steps import Context, IngestResult, SubtitleResult
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
@@ -46,6 +47,7 @@ class RunSummary(BaseModel):
 
     ingested: tuple[IngestResult, ...] = ()
     footage: tuple[FootageResult, ...] = ()
+    note: str = ""
 
 
 def _transient(_task: object, _run: object, state: object) -> bool:
@@ -93,19 +95,27 @@ def render_task(ctx: Context, clip_id: int) -> ClipRecord:
 def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
     """Ingest everything new in the inbox and bring all footage up to date with the settings."""
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
-    ctx = Context.open(settings)
     try:
-        ingested = ingest_task(ctx)
-        results = tuple(_process_one(ctx, f) for f in work.footage_to_process(ctx))
-    finally:
-        ctx.catalog.close()
-    summary = RunSummary(ingested=tuple(ingested), footage=results)
+        with exclusive(settings.workspace, "process"):
+            summary = _process_all(Context.open(settings))
+    except Busy as exc:
+        get_run_logger().warning(str(exc))
+        return RunSummary(note=str(exc))
     create_markdown_artifact(
         markdown=summary_markdown(summary),
         key="voices-process-summary",
         description="What this run ingested and processed",
     )
     return summary
+
+
+def _process_all(ctx: Context) -> RunSummary:
+    try:
+        ingested = ingest_task(ctx)
+        results = tuple(_process_one(ctx, f) for f in work.footage_to_process(ctx))
+    finally:
+        ctx.catalog.close()
+    return RunSummary(ingested=tuple(ingested), footage=results)
 
 
 def _process_one(ctx: Context, footage: FootageRecord) -> FootageResult:

@@ -24,8 +24,9 @@ from channels.errors import (
     TransientChannelError,
     UnconfirmedPublicationError,
 )
-from config import load_settings
+from config import Settings, load_settings
 from flows import publish_steps
+from flows.locks import Busy, exclusive
 from flows.publish_steps import Target
 from flows.steps import Context
 
@@ -36,6 +37,7 @@ class PublishSummary(BaseModel):
     published: tuple[PublicationRecord, ...] = ()
     failed: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    note: str = ""
 
 
 def _transient(_task: object, _run: object, state: object) -> bool:
@@ -66,7 +68,23 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
     """Publish every approved clip that is due, once per channel."""
     logger = get_run_logger()
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
-    ctx = Context.open(settings)
+    try:
+        with exclusive(settings.workspace, "publish"):
+            summary = _publish_all(Context.open(settings), settings)
+    except Busy as exc:  # two publishers at once could both post the same clip
+        logger.warning(str(exc))
+        return PublishSummary(note=str(exc))
+    for line in [*summary.problems, *summary.failed]:
+        logger.error(line)
+    create_markdown_artifact(
+        markdown=summary_markdown(summary),
+        key="voices-publish-summary",
+        description="What this run published, with links",
+    )
+    return summary
+
+
+def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
     targets, problems = publish_steps.build_targets(settings)
     published, failed, stopped = [], [], set()
     try:
@@ -86,17 +104,9 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
     finally:
         publish_steps.close_targets(targets)
         ctx.catalog.close()
-    for line in [*problems, *failed]:
-        logger.error(line)
-    summary = PublishSummary(
+    return PublishSummary(
         published=tuple(published), failed=tuple(failed), problems=tuple(problems)
     )
-    create_markdown_artifact(
-        markdown=summary_markdown(summary),
-        key="voices-publish-summary",
-        description="What this run published, with links",
-    )
-    return summary
 
 
 def summary_markdown(summary: PublishSummary) -> str:

@@ -16,6 +16,7 @@ from catalog import Catalog
 from catalog.ledger import publication, update_publication
 from catalog.store import ClipDraft
 from config import load_settings
+from flows.locks import Busy, exclusive
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
 from tests.flows.test_run import by_name, status, voices
@@ -276,3 +277,22 @@ def test_check_reports_each_channel(
     assert code == 1
     assert "problem" in output and "wrong-token-value" not in output
     assert "mounted" in output
+
+
+def test_a_second_publisher_steps_aside(isolated_env: Path, channels_env: dict[str, Any]) -> None:
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        _, (clip, _) = add_footage(catalog, isolated_env, "busy", "public", [ADULT])
+    finally:
+        catalog.close()
+    voices("approve", str(clip))
+
+    with exclusive(isolated_env, "publish"):  # another `voices publish` is at work
+        code, output = voices("publish")
+        assert code == 0 and "another 'publish' run" in output
+        with pytest.raises(Busy), exclusive(isolated_env, "publish"):
+            pass
+    assert not channels_env["youtube"].videos and not channels_env["telegram"].messages
+
+    assert voices("publish")[0] == 0
+    assert len(channels_env["youtube"].videos) == 1
