@@ -220,21 +220,13 @@ def resolve(
 
 def check(workspace: WorkspaceOpt = None, config: ConfigOpt = None) -> None:
     """Check every enabled channel now: tokens, permissions, folders. Run it daily."""
-    from channels.errors import ChannelError
-    from flows.publish_steps import build_targets, close_targets
+    from flows.publish_steps import check_targets
 
-    settings = load_settings_or_exit(workspace, config)
-    targets, problems = build_targets(settings)
-    try:
-        for target in targets:
-            try:
-                console.print(f"[green]ok[/green] {target.channel.name}: {target.channel.check()}")
-            except ChannelError as exc:
-                problems.append(str(exc))
-    finally:
-        close_targets(targets)
+    reached, problems = check_targets(load_settings_or_exit(workspace, config))
+    for line in reached:
+        console.print(f"[green]ok[/green] {line}")
     for problem in problems:
         console.print(f"[red]problem[/red] {problem}")
-    if not targets and not problems:
+    if not reached and not problems:
         console.print("No channel is enabled (youtube.enabled, telegram.enabled, folder.enabled).")
     raise typer.Exit(1 if problems else 0)

@@ -161,16 +161,7 @@ def check_flow(workspace: str, config_file: str | None = None) -> list[str]:
     """Check every enabled channel (tokens expire: a consent screen left in Testing mode makes
     YouTube refresh tokens die after 7 days). Fails, visibly in the UI, when one is unusable."""
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
-    targets, problems = publish_steps.build_targets(settings)
-    reached = []
-    try:
-        for target in targets:
-            try:
-                reached.append(f"{target.channel.name}: {target.channel.check()}")
-            except ChannelError as exc:
-                problems.append(str(exc))
-    finally:
-        publish_steps.close_targets(targets)
+    reached, problems = publish_steps.check_targets(settings)
     if problems:
         raise RuntimeError("; ".join(problems))
     return reached

@@ -214,3 +214,18 @@ def close_targets(targets: list[Target]) -> None:
         close = getattr(target.channel, "close", None)
         if callable(close):
             close()
+
+
+def check_targets(settings: Settings) -> tuple[list[str], list[str]]:
+    """Try every enabled channel now: (what was reached, problems with their fixes)."""
+    targets, problems = build_targets(settings)
+    reached = []
+    try:
+        for target in targets:
+            try:
+                reached.append(f"{target.channel.name}: {target.channel.check()}")
+            except ChannelError as exc:
+                problems.append(str(exc))
+    finally:
+        close_targets(targets)
+    return reached, problems
