@@ -285,13 +285,17 @@ def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Pat
     """A folder a partner can take as it is: videos, subtitles, thumbnail, metadata.json."""
     package = ctx.settings.workspace / "packages" / f"clip-{clip.id}"
     package.mkdir(parents=True, exist_ok=True)
-    files: dict[str, object] = {"renders": {}, "subtitles": {}}
-    for name, render in clip.renders.items():
-        files["renders"][name] = _place(Path(render["path"]), package / f"{name}.mp4")  # type: ignore[index]
-    for language, paths in clip.subtitles.items():
-        files["subtitles"][language] = {  # type: ignore[index]
+    renders = {
+        name: _place(Path(render["path"]), package / f"{name}.mp4")
+        for name, render in clip.renders.items()
+    }
+    subtitles = {
+        language: {
             kind: _place(Path(path), package / f"{language}.{kind}") for kind, path in paths.items()
         }
+        for language, paths in clip.subtitles.items()
+    }
+    files: dict[str, object] = {"renders": renders, "subtitles": subtitles}
     if clip.thumbnail:
         files["thumbnail"] = _place(Path(clip.thumbnail), package / "thumbnail.jpg")
     metadata = package_metadata(footage, clip) | files
