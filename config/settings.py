@@ -145,6 +145,7 @@ class TelegramSettings(Section):
     chat_id: str = ""
     base_url: str = "https://api.telegram.org"
     local_server: bool = False
+    max_upload_mb: float | None = Field(default=None, gt=0)
     profile: str = "vertical"
 
 

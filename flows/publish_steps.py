@@ -21,11 +21,14 @@ from catalog.store import ClipRecord, FootageRecord
 from channels.base import Channel, PublishRequest, RemoteResult
 from channels.errors import (
     ChannelError,
+    InvalidRequestError,
     QuotaExceededError,
     UnconfirmedPublicationError,
 )
 from config import Settings
 from flows.steps import Context
+from media.errors import MediaError
+from media.shrink import shrink_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,10 @@ def _telegram(settings: Settings) -> Target:
             "telegram: set VOICES_TELEGRAM__TOKEN (the bot token, in the "
             "environment only) and telegram.chat_id"
         )
-    channel = TelegramChannel(token, t.chat_id, base_url=t.base_url, local_server=t.local_server)
+    limit = round(t.max_upload_mb * 1_000_000) if t.max_upload_mb else None
+    channel = TelegramChannel(
+        token, t.chat_id, base_url=t.base_url, local_server=t.local_server, max_upload_bytes=limit
+    )
     return Target(channel=channel, profile=t.profile)
 
 
@@ -137,6 +143,20 @@ def request_for(
     )
 
 
+def fit_for_channel(request: PublishRequest, channel: Channel) -> PublishRequest:
+    """The request with a smaller copy of the video when the channel has a size limit it is
+    over (e.g. 50 MB through Telegram's cloud Bot API)."""
+    limit = getattr(channel, "max_upload_bytes", None)
+    if not isinstance(limit, int) or request.video.stat().st_size <= limit:
+        return request
+    smaller = request.video.with_name(f"{request.video.stem}.{channel.name}.mp4")
+    try:
+        video = shrink_to_fit(request.video, limit, smaller)
+    except MediaError as exc:
+        raise InvalidRequestError(f"{channel.name}, clip {request.clip_id}: {exc}") from exc
+    return request.model_copy(update={"video": video})
+
+
 def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
     """Publish one clip on one channel, with the ledger around the call."""
     clip = ctx.catalog.clip(clip_id)
@@ -167,6 +187,7 @@ def _call(
         update_publication(ctx.catalog, record.id, session=session)
 
     try:
+        request = fit_for_channel(request, target.channel)
         result = target.channel.publish(request, record.session or None, save_session)
     except UnconfirmedPublicationError as exc:
         update_publication(ctx.catalog, record.id, status="unconfirmed", error=str(exc))

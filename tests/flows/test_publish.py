@@ -296,3 +296,28 @@ def test_a_second_publisher_steps_aside(isolated_env: Path, channels_env: dict[s
 
     assert voices("publish")[0] == 0
     assert len(channels_env["youtube"].videos) == 1
+
+
+def test_telegram_gets_a_smaller_copy_when_the_render_is_over_its_limit(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    telegram: FakeTelegram = channels_env["telegram"]
+    for name in ("YOUTUBE", "FOLDER"):
+        monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    monkeypatch.setenv("VOICES_TELEGRAM__MAX_UPLOAD_MB", "2.5")
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        _, (clip, _) = add_footage(catalog, isolated_env, "big", "public", [ADULT])
+        render = Path(catalog.clip(clip).renders["vertical"]["path"])
+        shutil.copy(data("auto_editor_example.mp4"), render)  # a whole 3 MB video
+    finally:
+        catalog.close()
+    voices("approve", str(clip))
+
+    code, output = voices("publish")
+
+    assert code == 0, output
+    [message] = telegram.messages
+    assert len(message.video) <= 2_500_000
+    assert message.video == render.with_name("vertical.telegram.mp4").read_bytes()
+    assert render.stat().st_size > 2_500_000  # the render itself is untouched
