@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from catalog.store import Catalog
 from catalog.tables import Clip, Footage, Publication, as_utc
 
 DONE = ("published", "scheduled")
+CLIP_STATUSES = ("candidate", "approved", "rejected")
 
 
 class PublicationRecord(BaseModel):
@@ -100,7 +102,10 @@ def publications_of(catalog: Catalog, clip_id: int) -> list[PublicationRecord]:
 def decide(
     catalog: Catalog, clip_ids: Sequence[int], status: str, publish_at: datetime | None = None
 ) -> list[int]:
-    """Approve or reject clips; return the ids that exist. Approval may carry a time."""
+    """Approve or reject clips; return the ids that exist. Approval may carry a time, which
+    must say its zone (see `in_zone`): a bare "10:00" is six hours apart in Bishkek and UTC."""
+    if publish_at is not None and publish_at.tzinfo is None:
+        raise ValueError("a publish time needs its time zone; see catalog.ledger.in_zone")
     now = datetime.now(UTC)
     done = []
     with catalog.session() as s:
@@ -113,6 +118,11 @@ def decide(
             clip.publish_at = as_utc(publish_at) if status == "approved" else None
             done.append(clip_id)
     return done
+
+
+def in_zone(moment: datetime, zone: str) -> datetime:
+    """`moment`, read in the campaign's time zone when it does not name one."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
 def clip_ids(

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Engine, ForeignKey, String, Text, select
+from sqlalchemy import JSON, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.tables import Base, utcnow
+from catalog.tables import Base, as_utc, utcnow
 
 if TYPE_CHECKING:
     from catalog.store import Catalog
@@ -74,23 +73,6 @@ class PartnerRecord:
     created_at: datetime
     revoked_at: datetime | None
 
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _tables(catalog: Catalog) -> Catalog:
-    """Make sure the partner tables exist, even where `Catalog` was opened before this module
-    was imported (once per engine)."""
-    if catalog.engine not in _ready:
-        tables = [Base.metadata.tables[name] for name in ("partners", "downloads")]
-        Base.metadata.create_all(catalog.engine, tables=tables)
-        _ready.add(catalog.engine)
-    return catalog
-
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -107,7 +89,7 @@ def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> s
         raise PartnerError(f"a partner name needs 1 to {NAME_CHARS} characters, got {name!r}")
     token = new_token()
     wanted = sorted({code.strip().lower() for code in languages if code.strip()})
-    with _tables(catalog).session() as s:
+    with catalog.session() as s:
         row = s.scalar(select(Partner).where(Partner.name == name))
         if row is not None and row.revoked_at is None:
             raise PartnerError(
@@ -122,13 +104,13 @@ def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> s
 
 
 def list_partners(catalog: Catalog) -> list[PartnerRecord]:
-    with _tables(catalog).session() as s:
+    with catalog.session() as s:
         return [_record(row) for row in s.scalars(select(Partner).order_by(Partner.name))]
 
 
 def revoke_partner(catalog: Catalog, name: str) -> PartnerRecord:
     """Revoke the partner's token at once; its downloads stay in the log."""
-    with _tables(catalog).session() as s:
+    with catalog.session() as s:
         row = s.scalar(select(Partner).where(Partner.name == name))
         if row is None:
             raise PartnerError(f"no partner named {name!r}; see `voices partners list`")
@@ -141,7 +123,7 @@ def partner_for_token(catalog: Catalog, token: str) -> PartnerRecord | None:
     """The active partner holding this token, or None."""
     if not token:
         return None
-    with _tables(catalog).session() as s:
+    with catalog.session() as s:
         row = s.scalar(select(Partner).where(Partner.token_hash == hash_token(token)))
         if row is None or row.revoked_at is not None:
             return None
@@ -155,7 +137,7 @@ def record_download(
     if size <= 0:
         return
     now = utcnow()
-    with _tables(catalog).session() as s:
+    with catalog.session() as s:
         row = s.scalar(
             select(Download)
             .where(
@@ -167,7 +149,7 @@ def record_download(
             .order_by(Download.at.desc(), Download.id.desc())
             .limit(1)
         )
-        if row is not None and now - _aware(row.at) <= COALESCE_WINDOW:
+        if row is not None and now - as_utc(row.at) <= COALESCE_WINDOW:
             row.bytes += size
             row.at = now
             return
@@ -179,7 +161,7 @@ def record_download(
 def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
     """Per clip id, oldest first: {"partner", "file", "at", "bytes", "how"} (`voices status`)."""
     result: dict[int, list[dict[str, Any]]] = {}
-    with _tables(catalog).session() as s:
+    with catalog.session() as s:
         rows = s.execute(
             select(Download, Partner.name)
             .join(Partner, Partner.id == Download.partner_id)
@@ -190,7 +172,7 @@ def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
                 {
                     "partner": partner,
                     "file": download.file,
-                    "at": _aware(download.at).isoformat(),
+                    "at": as_utc(download.at).isoformat(),
                     "bytes": download.bytes,
                     "how": download.how,
                 }
@@ -198,16 +180,11 @@ def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
     return result
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives datetimes back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _record(row: Partner) -> PartnerRecord:
     return PartnerRecord(
         id=row.id,
         name=row.name,
         languages=tuple(row.languages or ()),
-        created_at=_aware(row.created_at),
-        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+        created_at=as_utc(row.created_at),
+        revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
     )

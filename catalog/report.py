@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from catalog.tables import Clip, Footage, Publication
+from catalog.tables import Clip, Footage, Publication, as_utc
 
 
 def footage_report(row: Footage) -> dict[str, Any]:
@@ -65,6 +65,4 @@ def _publication_report(publication: Publication) -> dict[str, Any]:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).isoformat()
+    return None if moment is None else as_utc(moment).isoformat()

@@ -37,6 +37,11 @@ class FootageRecord(BaseModel):
     sidecar: dict[str, Any]
     media_info: dict[str, Any]
 
+    @property
+    def people(self) -> list[dict[str, Any]]:
+        """The people listed in the sidecar, with their consent (and whether they are minors)."""
+        return list(self.sidecar.get("people") or [])
+
 
 class TranscriptRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -111,11 +116,7 @@ class Catalog:
     # footage
 
     def is_known(self, sha256: str) -> bool:
-        with self.session() as s:
-            query = select(Footage.id).where(
-                Footage.sha256 == sha256, Footage.library_path.is_not(None)
-            )
-            return s.scalar(query) is not None
+        return self.library_footage_id(sha256) is not None
 
     def library_footage_id(self, sha256: str) -> int | None:
         with self.session() as s:

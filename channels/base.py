@@ -10,11 +10,10 @@ sends bytes, (2) resume from `session` when given one, and (3) find an earlier u
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
 class PublishRequest(BaseModel):
@@ -32,7 +31,7 @@ class PublishRequest(BaseModel):
     subtitles: dict[str, dict[str, str]] = {}
     thumbnail: Path | None = None
     made_for_kids: bool = False
-    publish_at: datetime | None = None
+    publish_at: AwareDatetime | None = None
     # A unique token for this (clip, channel), placed where the remote keeps it (a description
     # line, a caption), so an upload whose answer was lost can be found again.
     marker: str
@@ -48,6 +47,13 @@ class RemoteResult(BaseModel):
 
 SaveSession = Callable[[dict[str, Any]], None]
 
+MARKER_PREFIX = "ref: "
+
+
+def marker_line(marker: str) -> str:
+    """The line a channel puts in a post so a person (or `find_existing`) can find it again."""
+    return f"{MARKER_PREFIX}{marker}"
+
 
 class Channel(Protocol):
     """A destination for clips. Implementations take their client (or base URL) in __init__."""
@@ -56,6 +62,21 @@ class Channel(Protocol):
     # True when the remote itself publishes at a future time (YouTube's publishAt); otherwise
     # the ledger waits until the time has come before calling `publish`.
     schedules_remotely: bool
+
+    @property
+    def finds_existing(self) -> bool:
+        """False when the remote cannot be asked what is already there (Telegram's Bot API):
+        a try that may have posted then waits for a person instead of posting again."""
+        ...
+
+    @property
+    def max_upload_bytes(self) -> int | None:
+        """The largest file the channel takes; the ledger sends a smaller copy of bigger ones."""
+        ...
+
+    def close(self) -> None:
+        """Release network clients."""
+        ...
 
     def check(self) -> str:
         """Prove the channel can be used now (credentials, permissions, space): a short

@@ -33,18 +33,19 @@ class FolderChannel:
     """Copies clips into `target`; `name` tells several folders apart in the ledger."""
 
     schedules_remotely = False
+    finds_existing = True
+    max_upload_bytes: int | None = None
 
     def __init__(self, target: Path, *, name: str = "folder") -> None:
         self.name = name
         self.target = Path(target)
 
+    def close(self) -> None:
+        """Nothing to release: a folder has no client."""
+
     def check(self) -> str:
         """The folder, if it exists and takes files; else an error with the fix."""
-        if not self.target.is_dir() or not os.access(self.target, os.W_OK):
-            raise InvalidRequestError(
-                f"{self.name}: {self.target} is missing or not writable; create it, or check "
-                "that the drive is mounted"
-            )
+        self._check_target()
         return str(self.target)
 
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from catalog.consent import allows, effective_consent
+from catalog.consent import blocked_reason
 from catalog.store import Catalog
-from catalog.tables import Clip, Footage
+from catalog.tables import Clip, Footage, as_utc
 
 PROFILES = ("vertical", "square", "landscape", "tv")
 _OLDEST = datetime.min.replace(tzinfo=UTC)
@@ -61,7 +61,7 @@ def visible_clips(catalog: Catalog, partner_languages: Sequence[str]) -> list[Cl
         ).tuples()
         views = [_view(clip, footage) for clip, footage in rows if _visible(clip, footage)]
     views = [v for v in views if _in_languages(v, partner_languages)]
-    return sorted(views, key=lambda v: (_aware(v.approved_at), v.id), reverse=True)
+    return sorted(views, key=lambda v: (as_utc(v.approved_at) or _OLDEST, v.id), reverse=True)
 
 
 def narrow(views: Sequence[ClipView], filters: Filters) -> list[ClipView]:
@@ -89,10 +89,11 @@ def visible_clip(
 def _visible(clip: Clip, footage: Footage) -> bool:
     if clip.status != "approved" or not clip.renders:
         return False
-    if clip.publish_at is not None and _aware(clip.publish_at) > datetime.now(UTC):
+    publish_at = as_utc(clip.publish_at)
+    if publish_at is not None and publish_at > datetime.now(UTC):
         return False  # embargoed: partners get it when the public may
     people = (footage.sidecar or {}).get("people") or []
-    return allows(effective_consent(footage.consent, people), "partners")
+    return blocked_reason(footage.consent, people, "partners") is None
 
 
 def _in_languages(view: ClipView, partner_languages: Sequence[str]) -> bool:
@@ -120,9 +121,3 @@ def _view(clip: Clip, footage: Footage) -> ClipView:
         thumbnail=clip.thumbnail,
         package=clip.package,
     )
-
-
-def _aware(moment: datetime | None) -> datetime:
-    if moment is None:
-        return _OLDEST
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

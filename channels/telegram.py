@@ -30,7 +30,7 @@ from urllib.parse import quote
 import av
 import httpx
 
-from channels.base import PublishRequest, RemoteResult, SaveSession
+from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
 from channels.errors import (
     AuthError,
     ChannelError,
@@ -51,7 +51,6 @@ LOCAL_MAX_UPLOAD_BYTES = 2000 * 1000 * 1000
 CAPTION_MAX_CHARS = 1024
 THUMBNAIL_MAX_SIDE = 320
 THUMBNAIL_MAX_BYTES = 200 * 1000
-MARKER_PREFIX = "ref: "
 MAX_BACKOFF_S = 60.0
 
 
@@ -65,6 +64,7 @@ class TelegramChannel:
 
     name = "telegram"
     schedules_remotely = False
+    finds_existing = False  # the Bot API cannot list a channel's messages
 
     def __init__(
         self,
@@ -179,7 +179,7 @@ class TelegramChannel:
         self, request: PublishRequest, fields: dict[str, str], thumbnail: bytes | None
     ) -> dict[str, Any] | _Retry:
         where = f"telegram ({self.chat_id}), clip {request.clip_id}"
-        lost = f"look for the line '{MARKER_PREFIX}{request.marker}' in the channel"
+        lost = f"look for the line '{marker_line(request.marker)}' in the channel"
         with request.video.open("rb") as video:
             files: dict[str, Any] = {"video": (request.video.name, video, "video/mp4")}
             if thumbnail is not None:
@@ -294,12 +294,12 @@ def build_caption(title: str, description: str, marker: str, limit: int = CAPTIO
     cut at a character boundary, after a word where one ends near the cut, and ends with "…";
     the marker line is always kept whole.
     """
-    marker_line = f"{MARKER_PREFIX}{marker}"
+    tail = marker_line(marker)
     body = "\n\n".join(part.strip() for part in (title, description) if part.strip())
-    room = limit - _utf16_units(marker_line) - 2
+    room = limit - _utf16_units(tail) - 2
     if not body or room < 2:
-        return _cut(marker_line, limit)
-    return f"{_cut(body, room)}\n\n{marker_line}"
+        return _cut(tail, limit)
+    return f"{_cut(body, room)}\n\n{tail}"
 
 
 def _cut(text: str, room: int) -> str:

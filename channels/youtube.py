@@ -29,7 +29,7 @@ from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 from googleapiclient.http import MediaFileUpload, build_http  # type: ignore[import-untyped]
 
 from channels import youtube_rules as rules
-from channels.base import PublishRequest, RemoteResult, SaveSession
+from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
 from channels.errors import (
     AuthError,
     ChannelError,
@@ -217,6 +217,8 @@ class YouTubeChannel:
 
     name = "youtube"
     schedules_remotely = True
+    finds_existing = True
+    max_upload_bytes: int | None = None  # 256 GB: far beyond any clip
 
     def __init__(
         self,
@@ -271,7 +273,7 @@ class YouTubeChannel:
                 )
                 page = self._run(listing)
                 ids = [item["contentDetails"]["videoId"] for item in page.get("items", [])]
-                if found := self._match(ids, rules.marker_line(request.marker)):
+                if found := self._match(ids, marker_line(request.marker)):
                     return found
                 if not page.get("nextPageToken"):
                     return None
@@ -335,7 +337,7 @@ class YouTubeChannel:
             logger.warning("youtube: upload session expired (%s); starting again", response.status)
             return "gone"
         if response.status != 308:
-            raise HttpError(response, content, uri=uri)
+            raise HttpError(response, content)  # not the session URL: it grants the upload
         committed = int(response["range"].rsplit("-", 1)[1]) + 1 if "range" in response else 0
         insert.resumable_uri, insert.resumable_progress = uri, committed
         logger.info("youtube: resuming upload at byte %d of %d", committed, size)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from channels.base import PublishRequest, RemoteResult
+from channels.base import PublishRequest, RemoteResult, marker_line
 from channels.errors import InvalidRequestError
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,6 @@ def clean_title(title: str, clip_id: int) -> str:
     if len(cleaned) > TITLE_CHARS:
         cleaned = cleaned[: TITLE_CHARS - 1].rstrip() + "…"
     return cleaned
-
-
-def marker_line(marker: str) -> str:
-    return f"ref: {marker}"
 
 
 def clean_description(description: str, marker: str, clip_id: int) -> str:
@@ -100,8 +96,7 @@ def video_body(request: PublishRequest, privacy: str, category_id: str) -> dict[
         "selfDeclaredMadeForKids": request.made_for_kids,
     }
     if request.publish_at is not None:
-        at = request.publish_at  # naive means UTC (that is how the catalog stores times)
-        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        at = request.publish_at.astimezone(UTC)  # a PublishRequest's time carries its zone
         status.update(privacyStatus="private", publishAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return {"snippet": snippet, "status": status}
 

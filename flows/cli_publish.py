@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
 from catalog import Catalog
 from catalog.consent import blocked_reason
-from catalog.ledger import clip_ids, decide
+from catalog.ledger import (
+    CLIP_STATUSES,
+    clip_ids,
+    decide,
+    in_zone,
+    publications_of,
+    update_publication,
+)
+from channels.base import marker_line
+from channels.errors import ChannelError
 from flows.cli_common import (
     ConfigOpt,
     VerboseOpt,
@@ -49,7 +57,7 @@ def approve(
         for clip_id in decide(catalog, ids, "approved", when):
             clip = catalog.clip(clip_id)
             f = catalog.footage(clip.footage_id)
-            reason = blocked_reason(f.consent, f.sidecar.get("people") or [], "public")
+            reason = blocked_reason(f.consent, f.people, "public")
             timing = f" from {when.isoformat()}" if when else ""
             console.print(f"approved clip {clip_id} {clip.title!r}{timing}")
             if reason:
@@ -66,6 +74,12 @@ def reject(
         ids = _choose(catalog, clips, footage, False)
         for clip_id in decide(catalog, ids, "rejected"):
             console.print(f"rejected clip {clip_id}")
+            for p in publications_of(catalog, clip_id):
+                if p.done:  # rejecting here does not take it down there
+                    console.print(
+                        f"  [yellow]still {p.status} on {p.channel}[/yellow] "
+                        f"{p.url or p.remote_id}: take it down there by hand"
+                    )
         _missing(ids, catalog)
 
 
@@ -81,22 +95,16 @@ def _choose(
 
 
 def _missing(ids: list[int], catalog: Catalog) -> None:
-    from sqlalchemy.exc import NoResultFound
-
-    for clip_id in ids:
-        try:
-            catalog.clip(clip_id)
-        except NoResultFound:
-            err.print(f"[red]no clip {clip_id}[/red]; see voices status")
+    for clip_id in sorted(set(ids) - set(clip_ids(catalog, statuses=CLIP_STATUSES))):
+        err.print(f"[red]no clip {clip_id}[/red]; see voices status")
 
 
 def _parse_time(text: str, zone: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
+        return in_zone(datetime.fromisoformat(text), zone)
     except ValueError as exc:
         err.print(f"--at {text!r}: use a time like 2026-12-01T10:00+06:00")
         raise typer.Exit(2) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
 def publish(
@@ -145,7 +153,20 @@ def auth_youtube(
             "Cloud console and save it there, or set youtube.client_secrets."
         )
         raise typer.Exit(2)
-    authorize(secrets, settings.youtube.token_file.expanduser(), port=port)
+    try:
+        authorize(secrets, settings.youtube.token_file.expanduser(), port=port)
+    except ChannelError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    except ValueError as exc:  # google-auth-oauthlib's answer to a malformed client file
+        err.print(
+            f"{secrets}: not an OAuth client file for a Desktop app ({exc}); download it "
+            "again from the Google Cloud console"
+        )
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"cannot wait for Google's answer on port {port} ({exc.strerror}); try --port")
+        raise typer.Exit(2) from None
     console.print(f"Saved the YouTube token to {settings.youtube.token_file} (mode 0600).")
 
 
@@ -190,16 +211,21 @@ def resolve(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Settle an unconfirmed publication after looking at the channel (search for its ref:)."""
-    from datetime import UTC
-
-    from catalog.ledger import publication, update_publication
-
     if posted == resend:
         err.print("Say what you found: --posted (it is there) or --resend (it is not).")
         raise typer.Exit(2)
     settings = load_settings_or_exit(workspace, None)
     with open_catalog(settings) as catalog:
-        record = publication(catalog, clip, channel)
+        found = [p for p in publications_of(catalog, clip) if p.channel == channel]
+        allowed = ("unconfirmed",) if posted else ("unconfirmed", "failed")
+        if not found or found[0].status not in allowed:
+            state = found[0].status if found else "no publication"
+            err.print(
+                f"clip {clip} on {channel}: {state}; only an unconfirmed publication "
+                "(or a failed one, with --resend) can be settled here"
+            )
+            raise typer.Exit(2)
+        record = found[0]
         if posted:
             update_publication(
                 catalog,
@@ -211,11 +237,11 @@ def resolve(
                 published_at=datetime.now(UTC),
             )
         else:
-            update_publication(catalog, record.id, status="pending", attempts=0, error="")
-    console.print(
-        f"clip {clip} on {channel}: {'recorded as published' if posted else 'will be sent again'}"
-        f" (look for 'ref: {record.marker}')"
-    )
+            update_publication(
+                catalog, record.id, status="pending", attempts=0, error="", session={}
+            )
+    done = "recorded as published" if posted else "will be sent again"
+    console.print(f"clip {clip} on {channel}: {done} (look for '{marker_line(record.marker)}')")
 
 
 def check(workspace: WorkspaceOpt = None, config: ConfigOpt = None) -> None:

@@ -308,7 +308,7 @@ def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Pat
 def package_metadata(footage: FootageRecord, clip: ClipRecord) -> dict[str, object]:
     """What a partner needs to use the clip honestly. No names of people: minors may be among
     them, and the partner needs to know consent, not identities."""
-    people = footage.sidecar.get("people") or []
+    people = footage.people
     return {
         "clip": clip.id,
         "title": clip.title,

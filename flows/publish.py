@@ -1,8 +1,8 @@
 """The publishing flow, and the review flow that waits for a person's decision in Prefect's UI.
 
-`publish_flow` publishes every approved, due clip once per channel. A quota error stops that
-channel for the run (the rest go on); any other channel error fails that one publication, which
-the ledger records and the next run takes up again.
+`publish_flow` publishes every approved, due clip once per channel. A quota or authorisation
+error stops that channel for the run (the rest go on); any other channel error fails that one
+publication, which the ledger records and the next run takes up again.
 """
 
 from __future__ import annotations
@@ -17,13 +17,8 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.ledger import PublicationRecord, clip_ids, decide
-from channels.errors import (
-    ChannelError,
-    QuotaExceededError,
-    TransientChannelError,
-    UnconfirmedPublicationError,
-)
+from catalog.ledger import PublicationRecord, clip_ids, decide, in_zone
+from channels.errors import AuthError, ChannelError, QuotaExceededError
 from config import Settings, load_settings
 from flows import publish_steps
 from flows.locks import Busy, exclusive
@@ -40,26 +35,10 @@ class PublishSummary(BaseModel):
     note: str = ""
 
 
-def _transient(_task: object, _run: object, state: object) -> bool:
-    try:
-        state.result()  # type: ignore[attr-defined]
-    except UnconfirmedPublicationError:
-        return False  # it may be live: sending again could post it twice
-    except TransientChannelError:
-        return True
-    except Exception:  # quota, auth and bad input are not helped by retrying now
-        return False
-    return False
-
-
-@task(
-    name="publish",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[10, 60],
-    retry_condition_fn=_transient,
-)
+@task(name="publish", cache_policy=NO_CACHE)
 def publish_task(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
+    """No retries here: each channel retries transient faults itself, with backoff, and the
+    next run resumes from the ledger; a second layer would multiply uploads."""
     return publish_steps.publish_clip(ctx, clip_id, target)
 
 
@@ -96,9 +75,9 @@ def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
                 published.append(record)
                 if record.status == "unconfirmed":
                     failed.append(f"clip {clip_id} on {record.channel}: {record.error}")
-            except QuotaExceededError as exc:
+            except (QuotaExceededError, AuthError) as exc:  # the rest would fail the same way
                 stopped.add(target.channel.name)
-                failed.append(f"{target.channel.name}: {exc} (stopped for the day)")
+                failed.append(f"{target.channel.name}: {exc} (stopped for this run)")
             except ChannelError as exc:
                 failed.append(f"clip {clip_id} on {target.channel.name}: {exc}")
     finally:
@@ -149,7 +128,9 @@ def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[i
         decision = pause_flow_run(
             wait_for_input=Review, timeout=int(timeout_hours * 3600), poll_interval=2
         )
-        approved = decide(ctx.catalog, decision.approve, "approved", decision.publish_at)
+        at = decision.publish_at
+        when = in_zone(at, settings.schedule.timezone) if at else None
+        approved = decide(ctx.catalog, decision.approve, "approved", when)
         rejected = decide(ctx.catalog, decision.reject, "rejected")
     finally:
         ctx.catalog.close()

@@ -18,11 +18,10 @@ from catalog.ledger import (
     update_publication,
 )
 from catalog.store import ClipRecord, FootageRecord
-from channels.base import Channel, PublishRequest, RemoteResult
+from channels.base import Channel, PublishRequest, RemoteResult, marker_line
 from channels.errors import (
     ChannelError,
     InvalidRequestError,
-    QuotaExceededError,
     UnconfirmedPublicationError,
 )
 from config import Settings
@@ -57,6 +56,8 @@ def build_targets(settings: Settings) -> tuple[list[Target], list[str]]:
             targets.append(build(settings))
         except ChannelError as exc:
             problems.append(str(exc))
+        except ValueError as exc:  # a setting the channel cannot work with
+            problems.append(f"{build.__name__.strip('_')} settings: {exc}")
     return targets, problems
 
 
@@ -97,6 +98,8 @@ def _folder(settings: Settings) -> Target:
     from channels.folder import FolderChannel
 
     f = settings.folder
+    if not f.path:
+        raise InvalidRequestError("folder: set folder.path to the drop folder (or disable it)")
     return Target(
         channel=FolderChannel(Path(f.path).expanduser()), profile=f.profile, audience=f.audience
     )
@@ -119,7 +122,7 @@ def request_for(
     ctx: Context, clip: ClipRecord, footage: FootageRecord, target: Target, marker: str
 ) -> PublishRequest:
     render = clip.renders[target.profile]
-    people = footage.sidecar.get("people") or []
+    people = footage.people
     minors = any(p.get("minor") for p in people)
     kids = (
         ctx.settings.youtube.made_for_kids_with_minors
@@ -146,8 +149,8 @@ def request_for(
 def fit_for_channel(request: PublishRequest, channel: Channel) -> PublishRequest:
     """The request with a smaller copy of the video when the channel has a size limit it is
     over (e.g. 50 MB through Telegram's cloud Bot API)."""
-    limit = getattr(channel, "max_upload_bytes", None)
-    if not isinstance(limit, int) or request.video.stat().st_size <= limit:
+    limit = channel.max_upload_bytes
+    if limit is None or request.video.stat().st_size <= limit:
         return request
     smaller = request.video.with_name(f"{request.video.stem}.{channel.name}.mp4")
     try:
@@ -162,22 +165,44 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
     clip = ctx.catalog.clip(clip_id)
     footage = ctx.catalog.footage(clip.footage_id)
     record = publication(ctx.catalog, clip_id, target.channel.name)
-    if record.done:
-        return record
+    if record.done or record.status == "unconfirmed":
+        return record  # unconfirmed: a person must look at the channel (`voices resolve`)
     reason = _blocked(clip, footage, target)
     if reason:
         return update_publication(ctx.catalog, record.id, status="blocked", error=reason)
-    request = request_for(ctx, clip, footage, target, record.marker)
-    if record.attempts > 0:  # an earlier try may have reached the remote: ask it first
-        found = target.channel.find_existing(request)
-        if found is not None:
-            return _done(ctx, record, found, request)
-        if record.status == "unconfirmed":
-            return record  # a person must look at the channel: `voices resolve`
+    try:
+        request = fit_for_channel(
+            request_for(ctx, clip, footage, target, record.marker), target.channel
+        )
+    except ChannelError as exc:
+        update_publication(ctx.catalog, record.id, status="failed", error=str(exc))
+        raise
+    if record.attempts > 0 and not record.session:  # an earlier try may have reached it
+        settled = _ask_remote(ctx, record, target.channel, request)
+        if settled is not None:
+            return settled
     record = update_publication(
         ctx.catalog, record.id, status="uploading", attempts=record.attempts + 1, error=""
     )
     return _call(ctx, record, target, request)
+
+
+def _ask_remote(
+    ctx: Context, record: PublicationRecord, channel: Channel, request: PublishRequest
+) -> PublicationRecord | None:
+    """Settle a row an earlier run left unsure: found remotely, or for a person to check when
+    the remote cannot be asked and the earlier try may have posted it (it was `uploading`)."""
+    if channel.finds_existing:
+        found = channel.find_existing(request)
+        return _done(ctx, record, found, request) if found is not None else None
+    if record.status == "uploading":
+        problem = (
+            f"{channel.name}: an earlier run stopped while posting clip "
+            f"{request.clip_id}; look for the line '{marker_line(record.marker)}' in "
+            "the channel, then run `voices resolve`"
+        )
+        return update_publication(ctx.catalog, record.id, status="unconfirmed", error=problem)
+    return None
 
 
 def _call(
@@ -187,7 +212,6 @@ def _call(
         update_publication(ctx.catalog, record.id, session=session)
 
     try:
-        request = fit_for_channel(request, target.channel)
         result = target.channel.publish(request, record.session or None, save_session)
     except UnconfirmedPublicationError as exc:
         update_publication(ctx.catalog, record.id, status="unconfirmed", error=str(exc))
@@ -216,25 +240,19 @@ def _done(
 
 
 def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | None:
-    people = footage.sidecar.get("people") or []
-    reason = blocked_reason(footage.consent, people, target.audience)
+    reason = blocked_reason(footage.consent, footage.people, target.audience)
     if reason:
         return f"consent: {reason}"
-    if target.profile not in clip.renders:
-        return f"no '{target.profile}' render of this clip yet; run `voices run` first"
+    render = clip.renders.get(target.profile)
+    if render is None or not Path(render["path"]).is_file():
+        return f"no '{target.profile}' render of this clip; run `voices run` first"
     return None
 
 
-def is_quota(exc: BaseException) -> bool:
-    return isinstance(exc, QuotaExceededError)
-
-
 def close_targets(targets: list[Target]) -> None:
-    """Close the channels' network clients (the protocol does not require a close)."""
+    """Close the channels' network clients."""
     for target in targets:
-        close = getattr(target.channel, "close", None)
-        if callable(close):
-            close()
+        target.channel.close()
 
 
 def check_targets(settings: Settings) -> tuple[list[str], list[str]]:

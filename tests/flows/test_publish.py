@@ -168,24 +168,27 @@ def test_only_approved_consented_clips_are_published_once(
     assert len(youtube.videos) == 3 and len(telegram.messages) == 2
 
 
-def test_an_upload_whose_answer_was_lost_is_found_not_repeated(
+def test_a_crash_mid_upload_is_settled_by_asking_or_by_a_person(
     isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     youtube: FakeYouTube = channels_env["youtube"]
-    for name in ("TELEGRAM", "FOLDER"):
-        monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    telegram: FakeTelegram = channels_env["telegram"]
+    monkeypatch.setenv("VOICES_FOLDER__ENABLED", "false")
     catalog = Catalog(load_settings().catalog_url)
     try:
         _, (clip, second) = add_footage(catalog, isolated_env, "crash", "public", [ADULT])
-        # The process was killed after YouTube stored the video, before the ledger heard back.
-        record = publication(catalog, clip, "youtube")
-        update_publication(catalog, record.id, status="uploading", attempts=1)
-        youtube.seed_videos(1, description=f"earlier upload\n\nref: {record.marker}")
+        # The process was killed mid-call on both channels: YouTube had stored the video,
+        # Telegram may or may not have posted it. The ledger says "uploading" for both.
+        for channel in ("youtube", "telegram"):
+            record = publication(catalog, clip, channel)
+            update_publication(catalog, record.id, status="uploading", attempts=1)
+        youtube_marker = publication(catalog, clip, "youtube").marker
+        youtube.seed_videos(1, description=f"earlier upload\n\nref: {youtube_marker}")
         [seeded] = youtube.videos
     finally:
         catalog.close()
-    voices("approve", str(clip), str(second))
-    youtube.faults.quota_on_insert = True  # and today's quota is spent
+    assert voices("approve", str(clip), str(second))[0] == 0
+    youtube.faults.quota_on_insert = True  # and today's YouTube quota is spent
 
     code, output = voices("publish")
 
@@ -195,6 +198,21 @@ def test_an_upload_whose_answer_was_lost_is_found_not_repeated(
     assert found["status"] == "published" and found["remote_id"] == seeded
     failed = publications(second)["youtube"]
     assert failed["status"] == "failed" and "quota" in failed["error"].lower()
+    # Telegram cannot be asked: the clip waits for a person instead of a second post...
+    assert publications(clip)["telegram"]["status"] == "unconfirmed"
+    # ...while YouTube's quota does not stop Telegram for the other clip.
+    assert publications(second)["telegram"]["status"] == "published"
+    assert len(telegram.messages) == 1
+
+    code, output = voices("resolve", str(clip), "youtube", "--resend")
+    assert code == 2 and "published" in output  # a published clip is never sent again
+    code, output = voices("resolve", str(clip), "telegrm", "--posted")
+    assert code == 2 and "no publication" in output
+    assert "telegrm" not in publications(clip)  # a typo leaves no row behind
+    assert voices("resolve", str(clip), "telegram", "--resend")[0] == 0
+    assert voices("publish")[0] == 1  # YouTube still over quota for the second clip
+    assert publications(clip)["telegram"]["status"] == "published"
+    assert len(telegram.messages) == 2
 
 
 def test_status_json_keeps_its_shape(isolated_env: Path) -> None:
@@ -321,3 +339,23 @@ def test_telegram_gets_a_smaller_copy_when_the_render_is_over_its_limit(
     assert len(message.video) <= 2_500_000
     assert message.video == render.with_name("vertical.telegram.mp4").read_bytes()
     assert render.stat().st_size > 2_500_000  # the render itself is untouched
+
+
+def test_rejecting_a_scheduled_clip_says_it_is_still_scheduled_there(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("TELEGRAM", "FOLDER"):
+        monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    catalog = Catalog(load_settings().catalog_url)
+    try:
+        _, (clip, _) = add_footage(catalog, isolated_env, "later", "public", [ADULT])
+    finally:
+        catalog.close()
+    at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    assert voices("approve", str(clip), "--at", at.isoformat())[0] == 0
+    assert voices("publish")[0] == 0
+
+    code, output = voices("reject", str(clip))
+
+    assert code == 0 and "still scheduled on youtube" in output and "take it down" in output
+    assert voices("publish")[0] == 0 and len(channels_env["youtube"].videos) == 1
