@@ -12,21 +12,24 @@ import json
 import logging
 import os
 import re
+import shutil
 from pathlib import Path
 
 from catalog.store import ClipDraft, ClipRecord, FootageRecord
 from flows.steps import Context, options_key, reading_rules, transcribe_options, wants_translation
 from media.clipfile import ClipFileError, QuoteNotFoundError, read_clip_file, resolve
 from media.errors import MediaError
-from media.render import RenderProfile, RenderRequest, make_thumbnail, render_clip
+from media.ingest import LIBRARY_CLIPS_FILE
+from media.library import atomic_output, write_text_atomically
+from media.render import RenderProfile, RenderRequest, fits, make_thumbnail, render_clip
 from media.selection import ClipRules, ClipSpan, candidates
+from subtitles.errors import SubtitleError
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import layout_cues, retime_cues
 from subtitles.models import Cue, Task, Transcript, Word
 
 log = logging.getLogger(__name__)
 
-CLIPS_FILE = "clips.yaml"
 TITLE_CHARS = 90
 MIN_TITLE_CHARS = 25
 
@@ -61,7 +64,7 @@ def select_clips(ctx: Context, footage_id: int) -> list[str]:
     if transcript is None or footage.library_path is None:
         return []
     rules = clip_rules(ctx)
-    clip_file = Path(footage.library_path).parent / CLIPS_FILE
+    clip_file = Path(footage.library_path).parent / LIBRARY_CLIPS_FILE
     key = _selection_key(transcript, rules, clip_file)
     if ctx.catalog.clips_key(footage_id) == key:
         return []
@@ -82,7 +85,7 @@ def chosen_clips(
     try:
         wanted = read_clip_file(clip_file)
     except ClipFileError as exc:
-        return [], [f"clips file: {exc.problem} (line {exc.line}, {exc.field}); {fix}"]
+        return [], [f"{exc}; {fix}"]
     spans, problems = [], []
     for number, clip in enumerate(wanted.clips, start=1):
         try:
@@ -185,21 +188,21 @@ def render_outputs(ctx: Context, clip_id: int) -> ClipRecord:
     footage = ctx.catalog.footage(clip.footage_id)
     folder = clip_folder(ctx, footage, clip)
     folder.mkdir(parents=True, exist_ok=True)
-    renders = dict(clip.renders)
+    renders: dict[str, dict[str, str]] = {}  # only the profiles configured now
     try:
         for profile in wanted_profiles(ctx, clip):
             renders[profile.name] = _render_one(
-                ctx, footage, clip, profile, renders.get(profile.name)
+                ctx, footage, clip, profile, clip.renders.get(profile.name)
             )
-    except MediaError as exc:
+        thumbnail = _thumbnail(renders, folder, clip)
+        subtitles = clip_subtitles(ctx, footage, clip, folder)
+        clip = ctx.catalog.update_clip(
+            clip_id, renders=renders, thumbnail=thumbnail, subtitles=subtitles, error=""
+        )
+        package = write_package(ctx, footage, clip)
+    except (MediaError, SubtitleError, OSError) as exc:  # this clip only; the others go on
         log.error("clip %d failed: %s", clip.id, exc)
-        return ctx.catalog.update_clip(clip_id, renders=renders, error=str(exc))
-    thumbnail = _thumbnail(renders, folder, clip)
-    subtitles = clip_subtitles(ctx, footage, clip, folder)
-    clip = ctx.catalog.update_clip(
-        clip_id, renders=renders, thumbnail=thumbnail, subtitles=subtitles, error=""
-    )
-    package = write_package(ctx, footage, clip)
+        return ctx.catalog.update_clip(clip_id, renders={**clip.renders, **renders}, error=str(exc))
     return ctx.catalog.update_clip(clip_id, package=str(package))
 
 
@@ -230,8 +233,8 @@ def request_key(request: RenderRequest) -> str:
 def wanted_profiles(ctx: Context, clip: ClipRecord) -> list[RenderProfile]:
     """The configured profiles this clip fits (a profile may cap the length)."""
     profiles = [ctx.settings.render.profile(name) for name in ctx.settings.clips.render]
-    seconds = (clip.end_ms - clip.start_ms) / 1000
-    return [p for p in profiles if not p.max_seconds or seconds <= p.max_seconds]
+    branding, duration_ms = ctx.settings.render.branding, clip.end_ms - clip.start_ms
+    return [p for p in profiles if fits(p, branding, duration_ms)]
 
 
 def _render_one(
@@ -299,9 +302,9 @@ def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Pat
     if clip.thumbnail:
         files["thumbnail"] = _place(Path(clip.thumbnail), package / "thumbnail.jpg")
     metadata = package_metadata(footage, clip) | files
-    partial = package / "metadata.json.partial"
-    partial.write_text(json.dumps(metadata, ensure_ascii=False, indent=2), encoding="utf-8")
-    partial.replace(package / "metadata.json")
+    write_text_atomically(
+        package / "metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2)
+    )
     return package
 
 
@@ -340,8 +343,9 @@ def _place(source: Path, target: Path) -> str:
         target.unlink()
     try:
         os.link(source, target)
-    except OSError:
-        target.write_bytes(source.read_bytes())
+    except OSError:  # another disk: a copy, complete or not there at all
+        with atomic_output(target) as partial:
+            shutil.copyfile(source, partial)
     return target.name
 
 
@@ -352,7 +356,7 @@ def selection_is_current(ctx: Context, footage: FootageRecord) -> bool:
     transcript = transcript_of(ctx, footage, "transcribe")
     if transcript is None or footage.library_path is None:
         return True  # nothing to choose from yet; transcription comes first
-    clip_file = Path(footage.library_path).parent / CLIPS_FILE
+    clip_file = Path(footage.library_path).parent / LIBRARY_CLIPS_FILE
     return ctx.catalog.clips_key(footage.id) == _selection_key(
         transcript, clip_rules(ctx), clip_file
     )

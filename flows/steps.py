@@ -30,6 +30,7 @@ from media.ingest import (
     late_clip_files,
     pending_files,
 )
+from media.library import write_text_atomically
 from subtitles.engines import TranscribeOptions, transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.languages import decode_language
@@ -213,7 +214,7 @@ def transcribe_footage(ctx: Context, footage_id: int, task: Task) -> TranscriptR
     )
     seconds = time.monotonic() - started
     path = _transcript_path(ctx, footage, task, key)
-    _write_json(path, transcript)
+    write_text_atomically(path, transcript.model_dump_json(indent=1))
     if task == "transcribe":
         ctx.catalog.set_language(footage_id, transcript.spoken_language)
     log.info("%s: %s in %.1f s (%s)", footage.source_name, task, seconds, transcript.language)
@@ -264,10 +265,3 @@ def make_subtitles(ctx: Context, transcript: TranscriptRecord) -> SubtitleResult
 def _transcript_path(ctx: Context, footage: FootageRecord, task: Task, key: str) -> Path:
     folder = ctx.settings.workspace / "transcripts" / footage.sha256[:12]
     return folder / f"{task}.{key[:12]}.json"
-
-
-def _write_json(path: Path, transcript: Transcript) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(transcript.model_dump_json(indent=1), encoding="utf-8")
-    partial.replace(path)

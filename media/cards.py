@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from media.library import atomic_output
 from media.loudness import OUTPUT_SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,8 @@ def card_video(card: Card, cache_dir: Path) -> Path:
     if path.exists():
         return path
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.stem}.partial.mp4")
-    try:
+    with atomic_output(path) as partial:
         _write_card(card, partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     log.info("rendered card %r at %dx%d to %s", card.text, card.width, card.height, path)
     return path
 

@@ -18,12 +18,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from media.errors import MediaError
 from media.selection import ClipSpan, edges, normalise_words
-from media.sidecar import SidecarError, yaml_line
+from media.sidecar import SidecarError, load_yaml, yaml_line
 from subtitles.models import Word
 
 CLIPS_SUFFIX = ".clips.yaml"
@@ -75,12 +74,7 @@ def clip_file_for(media: Path) -> Path:
 
 
 def read_clip_file(path: Path) -> ClipFile:
-    text = path.read_text(encoding="utf-8")
-    try:
-        root, data = yaml.compose(text), yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ClipFileError(path, line, None, f"not valid YAML: {exc.problem}") from exc
+    root, data = load_yaml(path, ClipFileError)
     listed = isinstance(data, list)  # a bare list of clips is fine too
     if listed:
         data = {"clips": data}
@@ -110,8 +104,10 @@ def parse_time(value: str | float) -> int:
 
 
 def format_time(ms: int) -> str:
-    minutes, seconds = divmod(ms / 1000, 60)
-    return f"{int(minutes)}:{seconds:04.1f}"
+    """M:SS.s, rounded to a tenth first (59.96 s is 1:00.0, not 0:60.0)."""
+    tenths = (ms + 50) // 100
+    minutes, tenths = divmod(tenths, 600)
+    return f"{minutes}:{tenths // 10:02d}.{tenths % 10}"
 
 
 def resolve(clip: ChosenClip, words: Sequence[Word], duration_ms: int, padding_ms: int) -> ClipSpan:
@@ -123,12 +119,17 @@ def resolve(clip: ChosenClip, words: Sequence[Word], duration_ms: int, padding_m
     else:
         assert clip.start is not None and clip.end is not None
         start, end = snap_outside_words(words, parse_time(clip.start), parse_time(clip.end))
+        end = min(end, duration_ms)
+        if start >= duration_ms:
+            raise ValueError(
+                f"start {clip.start} is past the end of the footage ({format_time(duration_ms)})"
+            )
         if end <= start:
             raise ValueError(f"end {clip.end} is not after start {clip.start}")
     inside = [w.text for w in words if w.start_ms >= start and w.end_ms <= end]
     return ClipSpan(
         start_ms=start,
-        end_ms=min(end, duration_ms),
+        end_ms=end,
         text=" ".join(inside),
         origin="chosen",
         title=clip.title,

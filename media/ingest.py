@@ -157,9 +157,13 @@ def ingest_all(
     accepted: set[str] = set()
     outcomes = []
     for path in paths:
-        outcome = ingest_file(
-            path, dirs, lambda sha: is_known(sha) or sha in accepted, min_duration_ms
-        )
+        try:
+            outcome = ingest_file(
+                path, dirs, lambda sha: is_known(sha) or sha in accepted, min_duration_ms
+            )
+        except OSError as exc:  # the disk, not the footage: leave it in place, go on
+            log.error("%s: could not be filed (%s); it stays in the inbox", path.name, exc)
+            continue
         log.info("%s: %s %s", outcome.source_name, outcome.kind, outcome.reason)
         if outcome.kind == "accepted":
             accepted.add(outcome.sha256)
@@ -169,10 +173,14 @@ def ingest_all(
 
 def _store(path: Path, sidecar_file: Path | None, library: Path, sha256: str) -> Path:
     folder = library_dir(library, sha256)
-    target = move_intact(path, folder / f"original{path.suffix.lower()}", sha256)
+    target = folder / f"original{path.suffix.lower()}"
+    if target.is_file() and sha256_of(target) == sha256:
+        path.unlink()  # the same bytes are already there (a catalog started afresh)
+    else:
+        move_intact(path, target, sha256)
     make_read_only(target)
     if sidecar_file is not None:
-        move_intact(sidecar_file, folder / "sidecar.yaml")
+        replace_keeping_old(sidecar_file, folder / "sidecar.yaml")
     clips = clip_file_for(path)
     if clips.is_file():
         replace_keeping_old(clips, folder / LIBRARY_CLIPS_FILE)

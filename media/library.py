@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -80,3 +82,28 @@ def replace_keeping_old(source: Path, target: Path) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(target.stat().st_mtime))
         move_intact(target, free_name(target.parent, f"{target.stem}.{stamp}{target.suffix}"))
     return move_intact(source, target)
+
+
+def partial_path(target: Path) -> Path:
+    """Where `target` is written until it is complete: beside it, with its extension kept
+    (ffmpeg takes the format from it)."""
+    return target.with_name(f"{target.stem}.partial{target.suffix}")
+
+
+@contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Write to the path this yields; it becomes `target` when the block succeeds and is
+    removed when it fails, so `target` is never half written."""
+    partial = partial_path(target)
+    try:
+        yield partial
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_text_atomically(target: Path, text: str) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(target) as partial:
+        partial.write_text(text, encoding="utf-8")
+    return target

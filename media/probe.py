@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 from pydantic import BaseModel, ConfigDict
 
-from media.errors import UnusableMediaError
+from media.errors import MediaError, UnusableMediaError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,16 @@ def probe(path: Path) -> MediaInfo:
     )
 
 
+def container_duration_ms(path: Path) -> int:
+    """What the container says the file lasts (0 when it does not say); a file that does not
+    open is a `MediaError`."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return int(container.duration or 0) // 1000
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaError(f"{path.name}: cannot be read ({_short(exc)})") from exc
+
+
 def _claimed_duration_ms(container: av.container.InputContainer, stream: av.stream.Stream) -> int:
     if stream.duration is not None and stream.time_base is not None:
         return int(stream.duration * stream.time_base * 1000)
@@ -104,8 +114,8 @@ def _video_info(path: Path, container: av.container.InputContainer) -> dict[str,
     if not streams:
         return {}
     stream = streams[0]
-    container.seek(0)
     try:
+        container.seek(0)
         frame = next(container.decode(stream))
     except (av.error.FFmpegError, StopIteration) as exc:
         raise UnusableMediaError(

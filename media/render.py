@@ -30,6 +30,7 @@ from media.filtergraph import (
     logo_graph,
     reframe_graph,
 )
+from media.library import atomic_output, partial_path, write_text_atomically
 from media.loudness import (
     OUTPUT_SAMPLE_RATE,
     LoudnessMeasurement,
@@ -133,11 +134,6 @@ class RenderResult(Frozen):
     path: Path
     duration_ms: int
     command: tuple[str, ...]
-
-
-def partial_path(output: Path) -> Path:
-    """Where ffmpeg writes before the file is renamed into place."""
-    return output.with_name(f"{output.stem}.partial.mp4")
 
 
 class _Inputs:
@@ -273,11 +269,8 @@ def _write_captions(request: RenderRequest) -> Path | None:
     """The cues as an ASS file beside the output (None without cues)."""
     if not request.cues:
         return None
-    path = request.output.with_suffix(".ass")
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(ass_text(request.cues, _caption_style(request.profile)), "utf-8")
-    temporary.replace(path)
-    return path
+    text = ass_text(request.cues, _caption_style(request.profile))
+    return write_text_atomically(request.output.with_suffix(".ass"), text)
 
 
 def _source_fps(request: RenderRequest) -> float:
@@ -313,20 +306,29 @@ def _cards(request: RenderRequest) -> CardInputs:
     )
 
 
-def _expected_ms(request: RenderRequest) -> int:
-    branding = request.branding
+def rendered_ms(duration_ms: int, branding: Branding) -> int:
+    """How long a clip of `duration_ms` lasts once rendered, its cards included."""
     cards = sum(1 for text in (branding.intro_text, branding.outro_text) if text)
-    return request.duration_ms + round(cards * branding.card_seconds * 1000)
+    return duration_ms + round(cards * branding.card_seconds * 1000)
+
+
+def fits(profile: RenderProfile, branding: Branding, duration_ms: int) -> bool:
+    """Whether a clip is short enough for the profile (which may cap the length)."""
+    limit = profile.max_seconds
+    return limit is None or rendered_ms(duration_ms, branding) <= limit * 1000
+
+
+def _expected_ms(request: RenderRequest) -> int:
+    return rendered_ms(request.duration_ms, request.branding)
 
 
 def _check_length(request: RenderRequest) -> None:
-    limit = request.profile.max_seconds
-    seconds = _expected_ms(request) / 1000
-    if limit is not None and seconds > limit:
+    if not fits(request.profile, request.branding, request.duration_ms):
+        seconds = _expected_ms(request) / 1000
         raise _error(
             request,
-            f"the clip would last {seconds:.1f} s but the profile allows {limit:g} s; "
-            "choose a shorter range",
+            f"the clip would last {seconds:.1f} s but the profile allows "
+            f"{request.profile.max_seconds:g} s; choose a shorter range",
         )
 
 
@@ -352,23 +354,21 @@ def render_clip(request: RenderRequest) -> RenderResult:
     _check_length(request)
     started = time.perf_counter()
     request.output.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(request.output)
     try:
-        target = request.profile.loudness_target
-        loudness = measure_loudness(request.source, request.start_ms, request.end_ms, target)
-        ass_path = _write_captions(request)
-        command = render_command(request, loudness, ass_path, FONTS_DIR, cards=_cards(request))
-        run_ffmpeg(command)
-        duration_ms = _rendered_ms(request, partial)
-        partial.replace(request.output)
+        with atomic_output(request.output) as partial:
+            target = request.profile.loudness_target
+            loudness = measure_loudness(request.source, request.start_ms, request.end_ms, target)
+            ass_path = _write_captions(request)
+            cards = _cards(request)
+            command = render_command(request, loudness, ass_path, FONTS_DIR, cards=cards)
+            run_ffmpeg(command)
+            duration_ms = _rendered_ms(request, partial)
     except FFmpegError as exc:
         raise _error(request, f"ffmpeg failed: {exc.last_line or 'no message'}") from exc
     except RenderError:
         raise
     except MediaError as exc:
         raise _error(request, str(exc)) from exc
-    finally:
-        partial.unlink(missing_ok=True)
     log.info(
         "rendered %s (%s, %.1f s) in %.1f s",
         request.output.name, request.profile.name, duration_ms / 1000,
@@ -381,24 +381,21 @@ def render_clip(request: RenderRequest) -> RenderResult:
 
 def make_thumbnail(video: Path, at_ms: int, output: Path) -> Path:
     """One JPEG of `video` at `at_ms`, its size or at most 1280 pixels on the long side."""
-    partial = output.with_name(f"{output.stem}.partial.jpg")
     fit = (
         "scale=w='min(1280,iw)':h='min(1280,ih)':force_original_aspect_ratio=decrease"
         ":force_divisible_by=2,setsar=1"
     )
     try:
-        run_ffmpeg(
-            [
-                *("-v", "error", "-y", "-ss", seconds_arg(at_ms), "-i", file_arg(video)),
-                *("-frames:v", "1", "-vf", fit, "-q:v", "3", "-map_metadata", "-1"),
-                *("-update", "1", "-f", "image2", file_arg(partial)),
-            ]
-        )
-        if not partial.exists():
-            raise RenderError(video, at_ms, at_ms, "thumbnail", "no frame at that time")
-        partial.replace(output)
+        with atomic_output(output) as partial:
+            run_ffmpeg(
+                [
+                    *("-v", "error", "-y", "-ss", seconds_arg(at_ms), "-i", file_arg(video)),
+                    *("-frames:v", "1", "-vf", fit, "-q:v", "3", "-map_metadata", "-1"),
+                    *("-update", "1", "-f", "image2", file_arg(partial)),
+                ]
+            )
+            if not partial.exists():
+                raise RenderError(video, at_ms, at_ms, "thumbnail", "no frame at that time")
     except FFmpegError as exc:
         raise RenderError(video, at_ms, at_ms, "thumbnail", exc.last_line) from exc
-    finally:
-        partial.unlink(missing_ok=True)
     return output

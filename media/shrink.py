@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import av
-
 from media.errors import MediaError
 from media.ffmpeg import file_arg, run_ffmpeg
+from media.library import atomic_output
+from media.loudness import OUTPUT_SAMPLE_RATE
+from media.probe import container_duration_ms
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,12 @@ def shrink_to_fit(source: Path, max_bytes: int, output: Path) -> Path:
         and output.stat().st_size <= max_bytes
     ):
         return output
-    seconds = _duration_s(source)
+    seconds = container_duration_ms(source) / 1000
+    if seconds <= 0:
+        raise MediaError(
+            f"{source.name}: its length is unknown, so no bitrate can be worked "
+            "out; render the clip again"
+        )
     for margin in (MARGIN, MARGIN * 0.85):
         video_bps = int(max_bytes * 8 * margin / seconds) - AUDIO_BPS
         if video_bps < MIN_VIDEO_BPS:
@@ -49,49 +55,14 @@ def shrink_to_fit(source: Path, max_bytes: int, output: Path) -> Path:
     )
 
 
-def _duration_s(source: Path) -> float:
-    with av.open(str(source)) as container:
-        return max(1.0, float(container.duration or 0) / 1_000_000)
-
-
 def _encode(source: Path, video_bps: int, output: Path) -> None:
-    partial = output.with_name(output.stem + ".partial.mp4")
-    run_ffmpeg(
-        [
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            file_arg(source),
-            "-map",
-            "0:v:0",
-            "-map",
-            "0:a:0?",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-profile:v",
-            "high",
-            "-pix_fmt",
-            "yuv420p",
-            "-b:v",
-            str(video_bps),
-            "-maxrate",
-            str(video_bps),
-            "-bufsize",
-            str(video_bps * 2),
-            "-c:a",
-            "aac",
-            "-b:a",
-            str(AUDIO_BPS),
-            "-ar",
-            "48000",
-            "-movflags",
-            "+faststart",
-            "-map_metadata",
-            "-1",
-            file_arg(partial),
-        ]
-    )
-    partial.replace(output)
+    rate = str(video_bps)
+    with atomic_output(output) as partial:
+        run_ffmpeg([
+            *("-v", "error", "-y", "-i", file_arg(source), "-map", "0:v:0", "-map", "0:a:0?"),
+            *("-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high"),
+            *("-pix_fmt", "yuv420p", "-b:v", rate, "-maxrate", rate),
+            *("-bufsize", str(video_bps * 2)),
+            *("-c:a", "aac", "-b:a", str(AUDIO_BPS), "-ar", str(OUTPUT_SAMPLE_RATE)),
+            *("-movflags", "+faststart", "-map_metadata", "-1", file_arg(partial)),
+        ])  # fmt: skip

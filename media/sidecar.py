@@ -79,17 +79,22 @@ def sidecar_path(media: Path) -> Path | None:
     return None
 
 
-def read_sidecar(path: Path) -> Sidecar:
+def load_yaml(path: Path, error: type[SidecarError] = SidecarError) -> tuple[yaml.Node | None, Any]:
+    """The YAML tree (for line numbers) and data of a file staff wrote, or `error` saying
+    where it is wrong."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SidecarError(path, None, None, "is not UTF-8 text; save it as UTF-8") from exc
+        raise error(path, None, None, "is not UTF-8 text; save it as UTF-8") from exc
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return yaml.compose(text), yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise SidecarError(path, line, None, f"not valid YAML: {exc.problem}") from exc
+        raise error(path, line, None, f"not valid YAML: {exc.problem}") from exc
+
+
+def read_sidecar(path: Path) -> Sidecar:
+    root, data = load_yaml(path)
     if data is None:
         return Sidecar()
     if not isinstance(data, dict):

@@ -14,6 +14,14 @@ ProgressCallback = Callable[[float], None]
 """Called with the share of the recording done so far, from 0.0 to 1.0."""
 
 Audio = npt.NDArray[np.float32]
+SAMPLE_RATE = 16_000
+"""Whisper reads 16 kHz mono samples; the engines take audio at this rate only."""
+
+
+def text_language(options: TranscribeOptions, detected: str | None) -> str | None:
+    """The language of the words that come out (a translation is English), which decides how
+    Whisper's word pieces join."""
+    return "en" if options.task == "translate" else options.language or detected
 
 
 class TranscribeOptions(BaseModel):

@@ -6,14 +6,19 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from subtitles.engines import Audio, ProgressCallback, TranscribeOptions
+from subtitles.engines import (
+    SAMPLE_RATE,
+    Audio,
+    ProgressCallback,
+    TranscribeOptions,
+    text_language,
+)
 from subtitles.errors import ModelError, TranscriptionError, TransientTranscriptionError
 from subtitles.models import Segment, Transcript
 from subtitles.words import RawWord, ms, to_words
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 # Options both engines must share for their transcripts to be the same (see tests and bench/).
 SHARED_DECODING: dict[str, Any] = {
     "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
@@ -52,7 +57,7 @@ def transcribe(
             **SHARED_DECODING,
         )
         timed = _with_progress(segments, info.duration, on_progress)
-        collected = [_segment(s, options.language or info.language) for s in timed]
+        collected = [_segment(s, text_language(options, info.language)) for s in timed]
     except MemoryError as exc:
         raise TransientTranscriptionError(f"out of memory while transcribing: {exc}") from exc
     except RuntimeError as exc:

@@ -11,15 +11,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from subtitles.engines import Audio, ProgressCallback, TranscribeOptions
+from subtitles.engines import (
+    SAMPLE_RATE,
+    Audio,
+    ProgressCallback,
+    TranscribeOptions,
+    text_language,
+)
 from subtitles.engines.faster import SHARED_DECODING
 from subtitles.errors import ModelError, TranscriptionError, TransientTranscriptionError
 from subtitles.models import Segment, Transcript
 from subtitles.words import RawWord, ms, to_words
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16_000
 
 
 @lru_cache(maxsize=2)
@@ -71,6 +75,7 @@ def transcribe(
         on_progress(1.0)
     detected = str(result.get("language") or "")
     spoken = options.spoken_language or detected
+    words_in = text_language(options, detected)
     return Transcript(
         language="en" if options.task == "translate" else spoken,
         spoken_language=spoken,
@@ -79,7 +84,7 @@ def transcribe(
         engine="openai-whisper",
         model=options.model_label or options.model,
         duration_ms=round(len(audio) * 1000 / SAMPLE_RATE),
-        segments=tuple(s for s in (_segment(s, detected) for s in result["segments"]) if s.text),
+        segments=tuple(s for s in (_segment(s, words_in) for s in result["segments"]) if s.text),
     )
 
 

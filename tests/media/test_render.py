@@ -20,6 +20,7 @@ from PIL import Image, ImageFont
 
 from media.errors import RenderError
 from media.ffmpeg import file_arg, run_ffmpeg
+from media.library import partial_path
 from media.loudness import LoudnessMeasurement
 from media.render import (
     FONTS_DIR,
@@ -28,7 +29,6 @@ from media.render import (
     RenderRequest,
     RenderResult,
     make_thumbnail,
-    partial_path,
     render_clip,
     render_command,
 )

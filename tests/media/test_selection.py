@@ -11,6 +11,7 @@ from media.clipfile import (
     ClipFileError,
     QuoteNotFoundError,
     find_quote,
+    format_time,
     read_clip_file,
     resolve,
 )
@@ -113,3 +114,30 @@ def test_clip_file_errors_name_the_line(tmp_path: Path, text: str, line: int, wo
         read_clip_file(path)
     assert caught.value.line == line
     assert words in str(caught.value)
+
+
+def test_a_timed_clip_past_the_end_is_refused_or_cut_at_the_end(
+    bush_transcript: Transcript,
+) -> None:
+    words, duration = bush_transcript.words, bush_transcript.duration_ms
+    with pytest.raises(ValueError, match="past the end of the footage"):
+        resolve(ChosenClip.model_validate({"start": "5:00", "end": "5:30"}), words, duration, 400)
+
+    span = resolve(
+        ChosenClip.model_validate({"start": "3:00", "end": "9:00"}), words, duration, 400
+    )
+
+    assert span.end_ms == duration and span.start_ms < span.end_ms
+
+
+def test_times_in_messages_round_like_a_clock() -> None:
+    assert format_time(59_960) == "1:00.0"
+    assert format_time(52_140) == "0:52.1"
+    assert format_time(3_725_349) == "62:05.3"
+
+
+def test_a_clips_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "talk.clips.yaml"
+    path.write_bytes("clips:\n  - from: 'салам'\n".encode("cp1251"))
+    with pytest.raises(ClipFileError, match="UTF-8"):
+        read_clip_file(path)
