@@ -10,8 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.flows.test_run import by_name, status, voices
-from tests.helpers import data, mux_video
+from tests.helpers import by_name, data, mux_video, status, voices
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
@@ -84,6 +83,8 @@ def test_clips_are_proposed_chosen_rendered_and_packaged(
     metadata = json.loads((package / "metadata.json").read_text("utf-8"))
     assert metadata["title"] == "Не спрашивай"
     assert "Nothing new" in voices("run")[1]
+    table = voices("status")[1]  # what staff read: the footage, then its clips
+    assert "jfk" in table and "Не спрашивай" in table and "candidate" in table
 
 
 @pytest.mark.usefixtures("quick_clips")

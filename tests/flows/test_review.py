@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
     FlowRunFilter,
     FlowRunFilterState,
     FlowRunFilterStateType,
@@ -45,11 +48,14 @@ def make_clips(workspace: Path) -> tuple[int, int]:
     return first, second
 
 
-def paused_run_id() -> object:
+def paused_review_run() -> object:
     state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(state=state), sort=FlowRunSort.ID_DESC, limit=5
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["voices-review"])),
+            flow_run_filter=FlowRunFilter(state=state),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
         )
     return runs[0].id if runs else None
 
@@ -57,18 +63,24 @@ def paused_run_id() -> object:
 def test_review_run_waits_for_a_decision(isolated_env: Path) -> None:
     first, second = make_clips(isolated_env)
     result: dict[str, object] = {}
-    runner = threading.Thread(
-        target=lambda: result.update(review_flow(str(isolated_env), timeout_hours=0.05))
-    )
+
+    def review() -> None:
+        try:
+            result.update(review_flow(str(isolated_env), timeout_hours=0.05))
+        except BaseException as exc:  # handed to the test below
+            result["error"] = exc
+
+    runner = threading.Thread(target=review, daemon=True)
     runner.start()
     deadline = time.monotonic() + 60
     run_id = None
-    while run_id is None and time.monotonic() < deadline:
+    while run_id is None and time.monotonic() < deadline and runner.is_alive():
         time.sleep(1)
-        run_id = paused_run_id()
-    assert run_id is not None, "the review run never paused"
+        run_id = paused_review_run()
+    assert run_id is not None, f"the review run never paused: {result}"
 
-    resume_flow_run(run_id, run_input={"approve": [first], "reject": [second]})  # type: ignore[arg-type]
+    decision = {"approve": [first], "reject": [second], "publish_at": "2026-12-01T10:00:00"}
+    resume_flow_run(run_id, run_input=decision)  # type: ignore[arg-type]
     runner.join(timeout=60)
 
     assert result == {"approved": [first], "rejected": [second]}
@@ -76,6 +88,8 @@ def test_review_run_waits_for_a_decision(isolated_env: Path) -> None:
     try:
         assert catalog.clip(first).status == "approved"
         assert catalog.clip(first).approved_at is not None
+        # A time typed in the UI without a zone is the campaign's (Asia/Bishkek, UTC+6).
+        assert catalog.clip(first).publish_at == datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
         assert catalog.clip(second).status == "rejected"
     finally:
         catalog.close()

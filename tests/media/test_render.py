@@ -239,7 +239,7 @@ def test_vertical_clip_is_h264_high_and_aac_48k_at_full_size(vertical: RenderRes
 def test_vertical_clip_meets_the_loudness_target(vertical: RenderResult) -> None:
     integrated, peak = loudness(vertical.path)
     assert integrated == pytest.approx(-14.0, abs=1.0)
-    assert peak <= -1.0
+    assert peak <= -1.5 + 0.1  # the profiles ask for -1.5 dBTP
 
 
 def test_moov_comes_before_mdat_for_streaming(vertical: RenderResult) -> None:
@@ -265,7 +265,7 @@ def test_tv_profile_converts_to_25_fps_at_broadcast_loudness(folder: Path) -> No
         assert sum(1 for _ in container.decode(video)) == pytest.approx(75, abs=1)
     integrated, peak = loudness(result.path)
     assert integrated == pytest.approx(-23.0, abs=1.0)
-    assert peak <= -1.0
+    assert peak <= -1.5 + 0.1  # the profiles ask for -1.5 dBTP
 
 
 def test_captions_show_during_a_cue_and_not_in_a_gap(square: RenderResult) -> None:
@@ -386,7 +386,7 @@ def test_intro_and_outro_cards_are_joined(folder: Path, square_source: Path) -> 
     assert near(frame_at(result.path, 3500)[50, 50], card)
     integrated, peak = loudness(result.path)
     assert integrated == pytest.approx(-14.0, abs=1.0)  # silent cards are gated out
-    assert peak <= -1.0
+    assert peak <= -1.5 + 0.1  # the profiles ask for -1.5 dBTP
 
 
 @pytest.mark.parametrize(

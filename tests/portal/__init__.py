@@ -13,7 +13,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,8 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 from PIL import Image
 
-import catalog.partners  # noqa: F401  (registers the partner tables before Catalog creates them)
-from catalog.partners import add_partner, revoke_partner
+from catalog.partners import add_partner, downloads_by_clip, revoke_partner
 from catalog.store import Catalog
 from catalog.tables import Clip, Footage
 from tests.helpers import data
@@ -193,3 +192,20 @@ def serve(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def wait_for_downloads(
+    world: World, clip: int, until: Callable[[list[dict[str, Any]]], bool], seconds: float = 15
+) -> list[dict[str, Any]]:
+    """The clip's download log once `until` holds for it (or the time is up): the server logs a
+    download just after the client has the body, so the log may trail by a moment."""
+    catalog = Catalog(world.catalog_url)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            found = downloads_by_clip(catalog).get(clip, [])
+            if until(found) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+    finally:
+        catalog.close()

@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 
-from catalog.partners import downloads_by_clip
-from catalog.store import Catalog
 from channels.portal import create_app
 from config import load_settings
-from tests.portal import CUE_TEXT, VIDEO, World, build_world, serve
+from tests.portal import CUE_TEXT, VIDEO, World, build_world, serve, wait_for_downloads
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -136,18 +134,16 @@ def test_partner_opens_link_plays_with_subtitles_and_downloads(
 
 
 def _assert_logged(world: World, clip: int) -> None:
-    catalog = Catalog(world.catalog_url)
-    try:
-        deadline = time.monotonic() + 5
-        while True:
-            files = {(d["file"], d["how"]) for d in downloads_by_clip(catalog).get(clip, [])}
-            if ("vertical.mp4", "download") in files or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-    finally:
-        catalog.close()
-    assert {("vertical.mp4", "download"), ("ru.srt", "download")} <= files
-    assert ("vertical.mp4", "stream") in files and ("ru.vtt", "stream") in files
+    expected = {
+        ("vertical.mp4", "download"),
+        ("ru.srt", "download"),
+        ("vertical.mp4", "stream"),
+        ("ru.vtt", "stream"),
+    }
+    found = wait_for_downloads(
+        world, clip, lambda logged: expected <= {(d["file"], d["how"]) for d in logged}
+    )
+    assert expected <= {(d["file"], d["how"]) for d in found}
 
 
 def test_without_a_link_the_browser_sees_nothing(world: World, url: str, browser: Any) -> None:

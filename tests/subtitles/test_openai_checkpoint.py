@@ -27,7 +27,6 @@ COMMON: dict[str, Any] = {
 def test_converted_checkpoint_transcribes_like_ctranslate2(
     ct2_base_dir: Path, jfk_wav: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("whisper")
     from faster_whisper import WhisperModel, decode_audio
 
     checkpoint = convert_ct2_to_openai(ct2_base_dir, tmp_path / "base.pt")
