@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from subtitles.errors import SubtitleError
+from subtitles.formats import clock
 from subtitles.models import Cue
 
 WHITE = "&H00FFFFFF"
@@ -54,12 +55,8 @@ class CaptionStyle(BaseModel):
 
 def format_ass_time(ms: int) -> str:
     """``H:MM:SS.cc`` (centiseconds, rounded down) for a time in milliseconds."""
-    if ms < 0:
-        raise SubtitleError(f"cannot write a negative time ({ms} ms) in an ASS file")
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, rest = divmod(rest, 1000)
-    return f"{hours}:{minutes:02d}:{seconds:02d}.{rest // 10:02d}"
+    hours, minutes, seconds, millis = clock(ms)
+    return f"{hours}:{minutes:02d}:{seconds:02d}.{millis // 10:02d}"
 
 
 def escape_ass(text: str) -> str:

@@ -25,13 +25,19 @@ VTT_DECIMAL_MARKER = "."
 VTT_HEADER = "WEBVTT\n\n"
 
 
-def format_timestamp(ms: int, decimal_marker: str) -> str:
-    """``HH:MM:SS<marker>mmm`` for a time in milliseconds; hours grow past two digits if needed."""
+def clock(ms: int) -> tuple[int, int, int, int]:
+    """(hours, minutes, seconds, milliseconds) of a time that a subtitle file can hold."""
     if ms < 0:
         raise SubtitleError(f"cannot write a negative time ({ms} ms) in a subtitle file")
     hours, rest = divmod(ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
+    return hours, minutes, seconds, millis
+
+
+def format_timestamp(ms: int, decimal_marker: str) -> str:
+    """``HH:MM:SS<marker>mmm`` for a time in milliseconds; hours grow past two digits if needed."""
+    hours, minutes, seconds, millis = clock(ms)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{decimal_marker}{millis:03d}"
 
 
