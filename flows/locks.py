@@ -5,6 +5,10 @@ next scheduled one) could both read a publication as pending and post it twice; 
 would race for the same inbox files. A lock file in the workspace, held with `flock` for the
 length of the run, makes the second one step aside. The lock goes with the process: a crash
 never leaves it held.
+
+A run that stepped aside ends in the state `Skipped` (of type Completed, so nothing alarms),
+never in a plain `Completed` that would look as if it had done the work; its summary says
+`skipped` and why.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar, cast
+
+Summary = TypeVar("Summary")
 
 
 class Busy(Exception):
@@ -37,3 +44,12 @@ def exclusive(workspace: Path, name: str) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+def skipped(summary: Summary, reason: str) -> Summary:
+    """What a flow returns when it did nothing because another run held the work: the state
+    `Skipped`, which Prefect records as the run's final state and unwraps for a caller of the
+    flow, who gets `summary` (typed as such for that reason)."""
+    from prefect.states import Completed
+
+    return cast(Summary, Completed(name="Skipped", message=reason, data=summary))

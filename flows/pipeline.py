@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from catalog.store import ClipRecord, FootageRecord, TranscriptRecord
 from config import load_settings
 from flows import clip_steps, steps, work
-from flows.locks import Busy, exclusive
+from flows.locks import Busy, exclusive, skipped
 from flows.steps import Context, IngestResult, SubtitleResult
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
@@ -48,6 +48,8 @@ class RunSummary(BaseModel):
     ingested: tuple[IngestResult, ...] = ()
     footage: tuple[FootageResult, ...] = ()
     note: str = ""
+    # True when another run held the work and this one did nothing.
+    skipped: bool = False
 
 
 def _transient(_task: object, _run: object, state: object) -> bool:
@@ -100,7 +102,7 @@ def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
             summary = _process_all(Context.open(settings))
     except Busy as exc:
         get_run_logger().warning(str(exc))
-        return RunSummary(note=str(exc))
+        return skipped(RunSummary(note=str(exc), skipped=True), str(exc))
     create_markdown_artifact(
         markdown=summary_markdown(summary),
         key="voices-process-summary",

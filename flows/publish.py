@@ -21,7 +21,7 @@ from catalog.ledger import PublicationRecord, clip_ids, decide, in_zone
 from channels.errors import AuthError, ChannelError, QuotaExceededError
 from config import Settings, load_settings
 from flows import publish_steps
-from flows.locks import Busy, exclusive
+from flows.locks import Busy, exclusive, skipped
 from flows.publish_steps import Target
 from flows.steps import Context
 
@@ -33,6 +33,8 @@ class PublishSummary(BaseModel):
     failed: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     note: str = ""
+    # True when another run held the work and this one did nothing.
+    skipped: bool = False
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -52,7 +54,7 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
             summary = _publish_all(Context.open(settings), settings)
     except Busy as exc:  # two publishers at once could both post the same clip
         logger.warning(str(exc))
-        return PublishSummary(note=str(exc))
+        return skipped(PublishSummary(note=str(exc), skipped=True), str(exc))
     for line in [*summary.problems, *summary.failed]:
         logger.error(line)
     create_markdown_artifact(

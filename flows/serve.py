@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -23,12 +24,20 @@ if TYPE_CHECKING:
 
 
 def serve(settings: Settings, config_file: Path | None, port: int = 0) -> None:
+    """Serve until Ctrl-C or SIGTERM; the local server, if started here, stops with it."""
+    signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
     if os.environ.get("PREFECT_API_URL"):
         _serve(settings, config_file)
         return
     with local_prefect_server(settings.workspace / ".prefect-server", port) as url:
         os.environ["PREFECT_API_URL"] = url
         _serve(settings, config_file)
+
+
+def _stop_as_on_ctrl_c(_signal: int, _frame: object) -> None:
+    """SIGTERM (a service manager, `kill`) stops `voices serve` the way Ctrl-C does. Prefect's
+    runner installs a handler of its own once it runs, which also ends in a clean exit."""
+    raise KeyboardInterrupt
 
 
 def _serve(settings: Settings, config_file: Path | None) -> None:

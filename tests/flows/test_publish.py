@@ -16,6 +16,7 @@ from catalog.ledger import publication, update_publication
 from catalog.store import ClipDraft
 from config import load_settings
 from flows.locks import Busy, exclusive
+from flows.publish import publish_flow
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
 from tests.helpers import data, status, voices
@@ -308,10 +309,16 @@ def test_a_second_publisher_steps_aside(isolated_env: Path, channels_env: dict[s
         assert code == 0 and "another 'publish' run" in output
         with pytest.raises(Busy), exclusive(isolated_env, "publish"):
             pass
+        state = publish_flow(str(isolated_env), return_state=True)
     assert not channels_env["youtube"].videos and not channels_env["telegram"].messages
+    # Its run must not look like one that did the work (issue 14).
+    assert state.name == "Skipped" and "another 'publish' run" in state.message
+    assert state.result().skipped
 
     assert voices("publish")[0] == 0
     assert len(channels_env["youtube"].videos) == 1
+    done = publish_flow(str(isolated_env), return_state=True)
+    assert done.name == "Completed" and not done.result().skipped
 
 
 def test_telegram_gets_a_smaller_copy_when_the_render_is_over_its_limit(

@@ -12,6 +12,7 @@ import webvtt
 
 from config import load_settings
 from flows.locks import exclusive
+from flows.pipeline import process_flow
 from flows.steps import rules_key
 from subtitles.layout import check_rules
 from subtitles.models import Cue, ReadingRules
@@ -109,6 +110,8 @@ def test_changed_settings_redo_only_what_they_affect(
     with exclusive(isolated_env, "process"):  # a scheduled run is already at work
         code, output = voices("run")
         assert code == 0 and "another 'process' run" in output
+        state = process_flow(str(isolated_env), return_state=True)
+        assert state.name == "Skipped" and state.result().skipped  # not "Completed" (issue 14)
     assert (inbox / "jfk.wav").exists()  # left for the run that holds the workspace
     assert voices("run")[0] == 0
     first = by_name(status())["jfk.wav"]
