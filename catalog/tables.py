@@ -56,7 +56,7 @@ class Footage(Base):
     # For held footage: what the file and its sidecar looked like, so an unchanged pair is not
     # checked again on every run.
     fingerprint: Mapped[str] = mapped_column(Text, default="")
-    # What the clip selection was made from (transcript, rules, clips file); see flows.steps.
+    # What the clip selection was made from (transcript, rules, clips file); see pipeline.footage.
     clips_key: Mapped[str] = mapped_column(String(64), default="")
     media_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sidecar: Mapped[dict[str, Any]] = mapped_column(default=dict)

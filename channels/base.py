@@ -1,7 +1,7 @@
 """The one small interface every destination implements.
 
 A channel publishes one rendered clip and answers one question: is this clip already there?
-The ledger (see `flows.publish_steps`) records every publication before and after the remote
+The ledger (see `pipeline.publishing`) records every publication before and after the remote
 call; a channel only has to (1) report resumable-upload state through `save_session` before it
 sends bytes, (2) resume from `session` when given one, and (3) find an earlier upload by its
 `marker` when asked.

@@ -1,1 +1,2 @@
-"""Prefect flows and tasks (thin wrappers over plain functions), schedules, and the CLI."""
+"""Prefect only: flows, thin tasks (each one call into `pipeline/`), deployments, schedules, the
+local server and the run locks."""

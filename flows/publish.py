@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from catalog.ledger import PublicationRecord, clip_ids, decide, in_zone
 from channels.errors import AuthError, ChannelError, QuotaExceededError
 from config import Settings, load_settings
-from flows import publish_steps
 from flows.locks import Busy, exclusive, skipped
-from flows.publish_steps import Target
-from flows.steps import Context
+from pipeline import publishing
+from pipeline.footage import Context
+from pipeline.publishing import Target
 
 
 class PublishSummary(BaseModel):
@@ -41,7 +41,7 @@ class PublishSummary(BaseModel):
 def publish_task(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
     """No retries here: each channel retries transient faults itself, with backoff, and the
     next run resumes from the ledger; a second layer would multiply uploads."""
-    return publish_steps.publish_clip(ctx, clip_id, target)
+    return publishing.publish_clip(ctx, clip_id, target)
 
 
 @flow(name="voices-publish")
@@ -66,10 +66,10 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
 
 
 def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
-    targets, problems = publish_steps.build_targets(settings)
+    targets, problems = publishing.build_targets(settings)
     published, failed, stopped = [], [], set()
     try:
-        for clip_id, target in publish_steps.due(ctx, targets, datetime.now(UTC)):
+        for clip_id, target in publishing.due(ctx, targets, datetime.now(UTC)):
             if target.channel.name in stopped:
                 continue
             try:
@@ -83,7 +83,7 @@ def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
             except ChannelError as exc:
                 failed.append(f"clip {clip_id} on {target.channel.name}: {exc}")
     finally:
-        publish_steps.close_targets(targets)
+        publishing.close_targets(targets)
         ctx.catalog.close()
     return PublishSummary(
         published=tuple(published), failed=tuple(failed), problems=tuple(problems)
@@ -144,7 +144,7 @@ def check_flow(workspace: str, config_file: str | None = None) -> list[str]:
     """Check every enabled channel (tokens expire: a consent screen left in Testing mode makes
     YouTube refresh tokens die after 7 days). Fails, visibly in the UI, when one is unusable."""
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
-    reached, problems = publish_steps.check_targets(settings)
+    reached, problems = publishing.check_targets(settings)
     if problems:
         raise RuntimeError("; ".join(problems))
     return reached

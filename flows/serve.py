@@ -44,7 +44,7 @@ def _serve(settings: Settings, config_file: Path | None) -> None:
     from prefect import serve as prefect_serve
     from prefect.schedules import Cron
 
-    from flows.pipeline import process_flow
+    from flows.process import process_flow
     from flows.publish import check_flow, publish_flow, review_flow
 
     parameters = {

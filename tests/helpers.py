@@ -122,7 +122,7 @@ def voices(*args: str) -> tuple[int, str]:
     """`voices ARGS` as a person would run it: (exit code, what it printed)."""
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from cli.app import app
 
     result = CliRunner().invoke(app, list(args))
     if result.exception and not isinstance(result.exception, SystemExit):

@@ -40,7 +40,7 @@ def _serve(workspace: Path, port: int, env: dict[str, str]) -> Iterator[subproce
     log_path = workspace.parent / "serve.log"
     with log_path.open("wb") as log:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -153,7 +153,7 @@ def test_scheduled_processing_run_fires(isolated_env: Path) -> None:
         _stop(serve, signal.SIGINT, isolated_env)
     _assert_no_server(isolated_env, port)
     status = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "status", "--json"],
+        [sys.executable, "-m", "cli", "status", "--json"],
         capture_output=True,
         text=True,
         env=env,

@@ -1,7 +1,7 @@
 """Shared by the portal tests: a workspace laid out as the pipeline leaves it, and a live server.
 
 The workspace holds real files (the bundled H.264/AAC mp4 as a render, WebVTT and SRT written
-here, a JPEG) in `clips/` and `packages/` as `flows.clip_steps.write_package` lays them out,
+here, a JPEG) in `clips/` and `packages/` as `pipeline.clips.write_package` lays them out,
 and catalog rows for clips of every status and consent, so no video is rendered.
 """
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from channels.portal import create_app
 from config import load_settings
 from tests.portal import CUE_TEXT, VIDEO, World, build_world, serve, wait_for_downloads
+from web.portal import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

@@ -23,13 +23,13 @@ from typer.testing import CliRunner
 from catalog.partners import partner_for_token
 from catalog.store import Catalog
 from catalog.tables import Clip
-from channels.portal import create_app
-from channels.portal_access import FailureLimiter
-from channels.portal_text import MESSAGES, from_accept_language
+from cli.portal import partners_app, portal
 from config import load_settings
-from flows.cli_portal import partners_app, portal
 from flows.server import free_port
 from tests.portal import VIDEO, World, build_world, serve, wait_for_downloads
+from web.portal import create_app
+from web.portal_access import FailureLimiter
+from web.portal_text import MESSAGES, from_accept_language
 
 KINDS = ("video/vertical", "subtitles/ru.vtt", "subtitles/ru.srt", "thumbnail.jpg", "package.zip")
 SECRETS = (b"root:", b"SQLite format", b"Internal secret", b"Candidate draft", b"Rejected take")
@@ -341,7 +341,7 @@ def test_voices_portal_serves_the_workspace(world: World) -> None:
     command = [
         sys.executable,
         "-m",
-        "flows.cli",
+        "cli",
         "portal",
         "--port",
         str(port),

@@ -25,9 +25,9 @@ from channels.errors import (
     UnconfirmedPublicationError,
 )
 from config import Settings
-from flows.steps import Context
 from media.errors import MediaError
 from media.shrink import shrink_to_fit
+from pipeline.footage import Context
 
 log = logging.getLogger(__name__)
 

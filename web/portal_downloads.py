@@ -24,9 +24,9 @@ from fastapi import APIRouter, HTTPException, Response
 from starlette.responses import FileResponse
 
 from catalog.partners import PartnerRecord, record_download
-from channels.portal_access import PartnerDep
-from channels.portal_clips import ClipView, visible_clip
-from channels.portal_files import (
+from web.portal_access import PartnerDep
+from web.portal_clips import ClipView, visible_clip
+from web.portal_files import (
     SUBTITLE_KINDS,
     MeteredFileResponse,
     NotServable,
@@ -39,7 +39,7 @@ from channels.portal_files import (
 )
 
 if TYPE_CHECKING:
-    from channels.portal import Portal
+    from web.portal import Portal
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
 
 One server-rendered page (no JavaScript; English and Russian; fits a phone) lists the approved
 clips whose consent allows partners, each with a player and its downloads; the file routes are
-in `channels.portal_downloads`. Every response carries the security headers below, and the
+in `web.portal_downloads`. Every response carries the security headers below, and the
 page's only inline code is its stylesheet, allowed by a per-request nonce.
 """
 
@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.store import Catalog
-from channels.portal_access import (
+from web.portal_access import (
     COOKIE_SECONDS,
     TOKEN_COOKIE,
     FailureLimiter,
@@ -35,9 +35,9 @@ from channels.portal_access import (
     TooManyAttempts,
     Unauthorized,
 )
-from channels.portal_clips import ClipView, Filters, narrow, visible_clips
-from channels.portal_files import export_roots
-from channels.portal_text import LANG_COOKIE, choose_language, language_name, messages
+from web.portal_clips import ClipView, Filters, narrow, visible_clips
+from web.portal_files import export_roots
+from web.portal_text import LANG_COOKIE, choose_language, language_name, messages
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Portal:
 
 def create_app(settings: PortalSettings, *, limiter: FailureLimiter | None = None) -> FastAPI:
     """The portal over `settings.workspace`'s exports and `settings.catalog_url`."""
-    from channels.portal_downloads import download_routes
+    from web.portal_downloads import download_routes
 
     portal = Portal(settings, limiter)
 

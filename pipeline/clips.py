@@ -16,13 +16,19 @@ import shutil
 from pathlib import Path
 
 from catalog.store import ClipDraft, ClipRecord, FootageRecord
-from flows.steps import Context, options_key, reading_rules, transcribe_options, wants_translation
 from media.clipfile import ClipFileError, QuoteNotFoundError, read_clip_file, resolve
 from media.errors import MediaError
 from media.ingest import LIBRARY_CLIPS_FILE
 from media.library import atomic_output, write_text_atomically
 from media.render import RenderProfile, RenderRequest, fits, make_thumbnail, render_clip
 from media.selection import ClipRules, ClipSpan, candidates
+from pipeline.footage import (
+    Context,
+    options_key,
+    reading_rules,
+    transcribe_options,
+    wants_translation,
+)
 from subtitles.errors import SubtitleError
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import layout_cues, retime_cues

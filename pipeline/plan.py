@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from catalog.store import FootageRecord
-from flows.clip_steps import clips_to_render, selection_is_current
-from flows.steps import Context, clip_files_for_known_footage, needs_work, new_files
+from pipeline.clips import clips_to_render, selection_is_current
+from pipeline.footage import Context, clip_files_for_known_footage, needs_work, new_files
 
 
 def footage_to_process(ctx: Context) -> list[FootageRecord]:

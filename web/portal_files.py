@@ -23,7 +23,7 @@ import anyio.to_thread
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from channels.portal_clips import ClipView
+from web.portal_clips import ClipView
 
 log = logging.getLogger(__name__)
 

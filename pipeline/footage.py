@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from catalog import Catalog
 from catalog.store import FootageRecord, TranscriptRecord
 from config import Settings
-from flows.progress import report
 from media.audio import decode_audio
 from media.clipfile import CLIPS_SUFFIX
 from media.ingest import (
@@ -31,6 +30,7 @@ from media.ingest import (
     pending_files,
 )
 from media.library import write_text_atomically
+from pipeline.progress import report
 from subtitles.engines import TranscribeOptions, transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.languages import decode_language

@@ -21,7 +21,7 @@ from catalog.ledger import (
 )
 from channels.base import marker_line
 from channels.errors import ChannelError
-from flows.cli_common import (
+from cli.common import (
     ConfigOpt,
     VerboseOpt,
     WorkspaceOpt,
@@ -30,7 +30,7 @@ from flows.cli_common import (
     open_catalog,
     setup_logging,
 )
-from flows.cli_common import load as load_settings_or_exit
+from cli.common import load as load_settings_or_exit
 from flows.embedded import use_embedded_prefect
 
 ClipsArg = Annotated[list[int] | None, typer.Argument(help="Clip ids (see voices status).")]
@@ -246,7 +246,7 @@ def resolve(
 
 def check(workspace: WorkspaceOpt = None, config: ConfigOpt = None) -> None:
     """Check every enabled channel now: tokens, permissions, folders. Run it daily."""
-    from flows.publish_steps import check_targets
+    from pipeline.publishing import check_targets
 
     reached, problems = check_targets(load_settings_or_exit(workspace, config))
     for line in reached:

@@ -1,7 +1,7 @@
 """`voices partners add|list|revoke` and `voices portal`: who may download clips, and the site.
 
-Registered in `flows.cli` with `app.add_typer(partners_app, name="partners")` and
-`app.command()(portal)`. This module does not import `flows.cli` (which imports it).
+Registered in `cli.app` with `app.add_typer(partners_app, name="partners")` and
+`app.command()(portal)`. This module does not import `cli.app` (which imports it).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cli.common import WorkspaceOpt, console, err, load
 from config import Settings
-from flows.cli_common import WorkspaceOpt, console, err, load
 
 partners_app = typer.Typer(
     help="Partners who may download approved clips from the portal.", no_args_is_help=True
@@ -112,7 +112,7 @@ def portal(
     """Serve the partner portal: approved clips partners may take, with their downloads."""
     import uvicorn
 
-    from channels.portal import create_app
+    from web.portal import create_app
 
     settings = _settings(workspace)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -17,9 +17,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from sqlalchemy.exc import NoResultFound
 
-from config import Settings
-from flows import cli_publish
-from flows.cli_common import (
+from cli import publish as cli_publish
+from cli.common import (
     ConfigOpt,
     VerboseOpt,
     WorkspaceOpt,
@@ -28,7 +27,8 @@ from flows.cli_common import (
     load,
     setup_logging,
 )
-from flows.cli_portal import partners_app, portal
+from cli.portal import partners_app, portal
+from config import Settings
 from flows.embedded import use_embedded_prefect
 
 app = typer.Typer(
@@ -53,8 +53,8 @@ def run(
 
 
 def _run(settings: Settings, config: Path | None) -> int:
-    from flows.steps import Context
-    from flows.work import has_work
+    from pipeline.footage import Context
+    from pipeline.plan import has_work
 
     ctx = Context.open(settings)
     try:
@@ -67,7 +67,7 @@ def _run(settings: Settings, config: Path | None) -> int:
     use_embedded_prefect(settings.workspace)
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
-    from flows.pipeline import process_flow
+    from flows.process import process_flow
 
     with _progress_bar():
         summary = process_flow(str(settings.workspace), str(config) if config else None)
@@ -89,7 +89,7 @@ class _Bars:
 
 @contextmanager
 def _progress_bar() -> Iterator[None]:
-    from flows.progress import listening
+    from pipeline.progress import listening
 
     columns = (
         TextColumn("{task.description}"),
@@ -207,8 +207,8 @@ def edit(
             raise typer.Exit(2)
         updated = catalog.update_clip(clip, **fields)
         if updated.package:  # the partner package carries the title and description too
-            from flows.clip_steps import write_package
-            from flows.steps import Context
+            from pipeline.clips import write_package
+            from pipeline.footage import Context
 
             ctx = Context(settings=settings, catalog=catalog)
             write_package(ctx, catalog.footage(updated.footage_id), updated)

@@ -1,6 +1,6 @@
 """The processing flow: ingest the inbox, then transcribe, translate and subtitle new footage.
 
-Tasks are thin: each calls one function of `flows.steps`. One footage failing never stops the
+Tasks are thin: each calls one function of `pipeline.footage`. One footage failing never stops the
 others; it is marked failed with its reason and retried on the next run.
 """
 
@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict
 
 from catalog.store import ClipRecord, FootageRecord, TranscriptRecord
 from config import load_settings
-from flows import clip_steps, steps, work
 from flows.locks import Busy, exclusive, skipped
-from flows.steps import Context, IngestResult, SubtitleResult
+from pipeline import clips as clip_steps
+from pipeline import footage as steps
+from pipeline import plan as work
+from pipeline.footage import Context, IngestResult, SubtitleResult
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
 

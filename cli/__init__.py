@@ -1,0 +1,1 @@
+"""The `voices` command: parses, calls into `flows/` and `pipeline/`, prints."""

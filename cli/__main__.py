@@ -1,0 +1,5 @@
+"""`python -m cli`: the `voices` command."""
+
+from cli.app import app
+
+app()
