@@ -4,41 +4,33 @@
 
 A clip's consent is the most restrictive of its footage's and of every listed person's. Public
 channels need `public`; partner downloads need `partners` or `public`; `internal` allows nothing
-outside the organisation.
+outside the organisation. This module is the one place that decides it, from the typed sidecar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from catalog.models import Audience, Consent, Sidecar
 
-Consent = Literal["internal", "partners", "public"]
-Audience = Literal["partners", "public"]
-ORDER: dict[str, int] = {"internal": 0, "partners": 1, "public": 2}
+ORDER: dict[Consent, int] = {"internal": 0, "partners": 1, "public": 2}
 
 
-def effective_consent(footage_consent: str, people: Iterable[Mapping[str, Any]]) -> Consent:
-    levels = [footage_consent, *(str(p.get("consent", "internal")) for p in people)]
-    lowest = min(levels, key=lambda level: ORDER.get(level, 0))
-    return lowest if lowest in ORDER else "internal"  # type: ignore[return-value]
+def effective_consent(sidecar: Sidecar) -> Consent:
+    levels = [sidecar.consent, *(person.consent for person in sidecar.people)]
+    return min(levels, key=lambda level: ORDER[level])
 
 
-def allows(consent: str, audience: Audience) -> bool:
-    return ORDER.get(consent, 0) >= ORDER[audience]
+def allows(consent: Consent, audience: Audience) -> bool:
+    return ORDER[consent] >= ORDER[audience]
 
 
-def blocked_reason(
-    footage_consent: str, people: Iterable[Mapping[str, Any]], audience: Audience
-) -> str | None:
+def blocked_reason(sidecar: Sidecar, audience: Audience) -> str | None:
     """Why a clip may not reach `audience`, naming who did not agree; None when it may."""
-    if not allows(footage_consent, audience):
+    if not allows(sidecar.consent, audience):
         needed = "'public'" if audience == "public" else "'partners' or 'public'"
         who = "public channels need" if audience == "public" else "partner downloads need"
-        return f"the footage's consent is '{footage_consent}'; {who} {needed}"
-    for person in people:
-        level = str(person.get("consent", "internal"))
-        if not allows(level, audience):
-            who = person.get("name") or "a person in it"
-            role = f" ({person['role']})" if person.get("role") else ""
-            return f"{who}{role} gave consent '{level}' only"
+        return f"the footage's consent is '{sidecar.consent}'; {who} {needed}"
+    for person in sidecar.people:
+        if not allows(person.consent, audience):
+            role = f" ({person.role})" if person.role else ""
+            return f"{person.name}{role} gave consent '{person.consent}' only"
     return None

@@ -2,46 +2,28 @@
 
 One row per (clip, channel), unique. It is written before a remote call (status `uploading`,
 attempts + 1) and after it (the remote id and URL), so a crash in between leaves a row that says
-"ask the remote before uploading again".
+"ask the remote before uploading again". Each change of a row is one named transition below,
+with typed arguments: there is no general "set these fields" door.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from catalog.models import (
+    CLIP_DECISIONS,
+    ClipDecision,
+    PublicationRecord,
+    PublicationStatus,
+    UploadSession,
+)
 from catalog.store import Catalog
 from catalog.tables import Clip, Footage, Publication, as_utc
-
-DONE = ("published", "scheduled")
-CLIP_STATUSES = ("candidate", "approved", "rejected")
-
-
-class PublicationRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    clip_id: int
-    channel: str
-    status: str
-    marker: str
-    remote_id: str | None
-    url: str | None
-    scheduled_at: datetime | None
-    published_at: datetime | None
-    error: str
-    attempts: int
-    session: dict[str, Any]
-
-    @property
-    def done(self) -> bool:
-        return self.status in DONE
 
 
 def marker_for(footage_sha256: str, start_ms: int, end_ms: int, channel: str) -> str:
@@ -51,9 +33,19 @@ def marker_for(footage_sha256: str, start_ms: int, end_ms: int, channel: str) ->
 
 
 def _record(row: Publication) -> PublicationRecord:
-    record = PublicationRecord.model_validate(row, from_attributes=True)
-    return record.model_copy(
-        update={"scheduled_at": as_utc(row.scheduled_at), "published_at": as_utc(row.published_at)}
+    return PublicationRecord(
+        id=row.id,
+        clip_id=row.clip_id,
+        channel=row.channel,
+        status=row.status,  # type: ignore[arg-type]  # the column holds PublicationStatus
+        marker=row.marker,
+        remote_id=row.remote_id,
+        url=row.url,
+        scheduled_at=as_utc(row.scheduled_at),
+        published_at=as_utc(row.published_at),
+        error=row.error,
+        attempts=row.attempts,
+        session=dict(row.session or {}),
     )
 
 
@@ -79,13 +71,88 @@ def publication(catalog: Catalog, clip_id: int, channel: str) -> PublicationReco
         return _record(row)
 
 
-def update_publication(catalog: Catalog, publication_id: int, **fields: Any) -> PublicationRecord:
+def _change(
+    catalog: Catalog, publication_id: int, change: Callable[[Publication], None]
+) -> PublicationRecord:
     with catalog.session() as s:
         row = s.get_one(Publication, publication_id)
-        for name, value in fields.items():
-            setattr(row, name, value)
+        change(row)
         s.flush()
         return _record(row)
+
+
+def mark_uploading(catalog: Catalog, publication_id: int) -> PublicationRecord:
+    """Written before the remote call: one more attempt, which may reach the remote."""
+
+    def change(row: Publication) -> None:
+        row.status, row.attempts, row.error = "uploading", row.attempts + 1, ""
+
+    return _change(catalog, publication_id, change)
+
+
+def save_session(catalog: Catalog, publication_id: int, session: UploadSession) -> None:
+    """The channel's resumable-upload state, saved before it sends bytes."""
+
+    def change(row: Publication) -> None:
+        row.session = dict(session)
+
+    _change(catalog, publication_id, change)
+
+
+def mark_done(
+    catalog: Catalog,
+    publication_id: int,
+    *,
+    status: PublicationStatus,
+    remote_id: str,
+    url: str | None,
+    scheduled_at: datetime | None = None,
+) -> PublicationRecord:
+    """The remote has it (`published`, or `scheduled` for a time it keeps itself)."""
+    if status not in ("published", "scheduled"):
+        raise ValueError(f"a publication is done as published or scheduled, not {status!r}")
+
+    def change(row: Publication) -> None:
+        row.status, row.remote_id, row.url, row.error = status, remote_id, url, ""
+        row.session, row.published_at, row.scheduled_at = {}, datetime.now(UTC), scheduled_at
+
+    return _change(catalog, publication_id, change)
+
+
+def mark_problem(
+    catalog: Catalog,
+    publication_id: int,
+    status: PublicationStatus,
+    error: str,
+) -> PublicationRecord:
+    """`failed` (the next run tries again), `blocked` (consent or a missing render) or
+    `unconfirmed` (a person must look at the channel), with why."""
+    if status not in ("failed", "blocked", "unconfirmed"):
+        raise ValueError(f"{status!r} is not a problem status")
+
+    def change(row: Publication) -> None:
+        row.status, row.error = status, error
+
+    return _change(catalog, publication_id, change)
+
+
+def mark_resend(catalog: Catalog, publication_id: int) -> PublicationRecord:
+    """A person looked: it is not on the channel; send it again from the start."""
+
+    def change(row: Publication) -> None:
+        row.status, row.attempts, row.error, row.session = "pending", 0, "", {}
+
+    return _change(catalog, publication_id, change)
+
+
+def mark_found(catalog: Catalog, publication_id: int, url: str | None) -> PublicationRecord:
+    """A person looked: it is on the channel (at `url`, if they gave one)."""
+
+    def change(row: Publication) -> None:
+        row.status, row.url, row.remote_id = "published", url, url or row.remote_id
+        row.error, row.published_at = "", datetime.now(UTC)
+
+    return _change(catalog, publication_id, change)
 
 
 def publications_of(catalog: Catalog, clip_id: int) -> list[PublicationRecord]:
@@ -100,7 +167,10 @@ def publications_of(catalog: Catalog, clip_id: int) -> list[PublicationRecord]:
 
 
 def decide(
-    catalog: Catalog, clip_ids: Sequence[int], status: str, publish_at: datetime | None = None
+    catalog: Catalog,
+    clip_ids: Sequence[int],
+    decision: ClipDecision,
+    publish_at: datetime | None = None,
 ) -> list[int]:
     """Approve or reject clips; return the ids that exist. Approval may carry a time, which
     must say its zone (see `in_zone`): a bare "10:00" is six hours apart in Bishkek and UTC."""
@@ -113,9 +183,9 @@ def decide(
             clip = s.get(Clip, clip_id)
             if clip is None:
                 continue
-            clip.status = status
-            clip.approved_at = now if status == "approved" else None
-            clip.publish_at = as_utc(publish_at) if status == "approved" else None
+            clip.status = decision
+            clip.approved_at = now if decision == "approved" else None
+            clip.publish_at = as_utc(publish_at) if decision == "approved" else None
             done.append(clip_id)
     return done
 
@@ -126,13 +196,19 @@ def in_zone(moment: datetime, zone: str) -> datetime:
 
 
 def clip_ids(
-    catalog: Catalog, footage_id: int | None = None, statuses: Sequence[str] = ("candidate",)
+    catalog: Catalog,
+    footage_id: int | None = None,
+    decisions: Sequence[ClipDecision] = ("candidate",),
 ) -> list[int]:
     with catalog.session() as s:
-        query = select(Clip.id).where(Clip.status.in_(statuses)).order_by(Clip.id)
+        query = select(Clip.id).where(Clip.status.in_(decisions)).order_by(Clip.id)
         if footage_id is not None:
             query = query.where(Clip.footage_id == footage_id)
         return list(s.scalars(query))
+
+
+def all_clip_ids(catalog: Catalog) -> list[int]:
+    return clip_ids(catalog, decisions=CLIP_DECISIONS)
 
 
 def approved_clips(catalog: Catalog) -> list[tuple[int, datetime | None]]:

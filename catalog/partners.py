@@ -20,49 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
-from catalog.tables import Base, as_utc, utcnow
+from catalog.tables import PARTNER_NAME_CHARS, Download, Partner, as_utc, utcnow
 
 if TYPE_CHECKING:
     from catalog.store import Catalog
 
 COALESCE_WINDOW = timedelta(minutes=30)
-NAME_CHARS = 64
+NAME_CHARS = PARTNER_NAME_CHARS
 
 
 class PartnerError(Exception):
     """A partner command cannot be done as asked; the message says why and what to do."""
-
-
-class Partner(Base):
-    """An organisation that may download approved clips whose consent allows partners."""
-
-    __tablename__ = "partners"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_CHARS), unique=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Empty: every language. Otherwise only clips spoken or subtitled in one of these.
-    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class Download(Base):
-    """Bytes of one clip file a partner took (`how`: download or stream)."""
-
-    __tablename__ = "downloads"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
-    # No foreign key: the log outlives any clean-up of clips.
-    clip_id: Mapped[int] = mapped_column(index=True)
-    file: Mapped[str] = mapped_column(Text)
-    how: Mapped[str] = mapped_column(String(16), default="download")
-    bytes: Mapped[int] = mapped_column(default=0)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 @dataclass(frozen=True)

@@ -1,108 +1,68 @@
-"""Reading and writing the catalog. Every call is one short transaction."""
+"""Reading and writing the catalog. Every call is one short transaction.
+
+Typed records go in and come out (`catalog.models`); rows never leave this module. Paths are
+stored relative to the workspace and handed out absolute, resolved against the workspace this
+catalog was opened for, so a workspace moved with `mv`, restored from a backup or mounted at
+another path on a worker keeps working.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ValidationError
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import catalog.partners  # noqa: F401  (registers the partner tables for create_all)
-from catalog.report import footage_report
+from catalog.models import (
+    WORKABLE,
+    ClipDecision,
+    ClipDraft,
+    ClipOutputs,
+    ClipRecord,
+    FootageRecord,
+    FootageStatus,
+    MediaInfo,
+    NewFootage,
+    RenderOutput,
+    Sidecar,
+    SubtitleFiles,
+    SubtitleTrackRecord,
+    TranscriptRecord,
+    TranscriptTask,
+)
 from catalog.schema import upgrade
 from catalog.tables import Clip, Footage, SubtitleTrack, Transcript, as_utc
 
 log = logging.getLogger(__name__)
 
-WORKABLE = ("ingested", "processed", "failed")
+Row = TypeVar("Row", Footage, Clip)
 
 
-class FootageRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    sha256: str
-    source_name: str
-    status: str
-    library_path: str | None
-    language: str | None
-    duration_ms: int | None
-    consent: str
-    sidecar: dict[str, Any]
-    media_info: dict[str, Any]
-
-    @property
-    def people(self) -> list[dict[str, Any]]:
-        """The people listed in the sidecar, with their consent (and whether they are minors)."""
-        return list(self.sidecar.get("people") or [])
+class NotInCatalog(LookupError):
+    """No footage or clip with that id; the message says which (`voices status` lists them)."""
 
 
-class TranscriptRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    footage_id: int
-    task: str
-    language: str
-    path: str
-
-
-class ClipDraft(BaseModel):
-    """A clip as selection proposes it, before it is in the catalog."""
-
-    model_config = ConfigDict(frozen=True)
-
-    start_ms: int
-    end_ms: int
-    text: str
-    title: str = ""
-    description: str = ""
-    origin: str = "auto"
-    score: float = 0.0
-
-
-class ClipRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    footage_id: int
-    start_ms: int
-    end_ms: int
-    text: str
-    title: str
-    description: str
-    origin: str
-    rank: int
-    score: float
-    status: str
-    error: str
-    renders: dict[str, Any]
-    subtitles: dict[str, Any]
-    thumbnail: str | None
-    package: str | None
-    approved_at: datetime | None = None
-    publish_at: datetime | None = None
-
-    @field_validator("approved_at", "publish_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value)
+def _get(session: Session, table: type[Row], row_id: int) -> Row:
+    row = session.get(table, row_id)
+    if row is None:
+        raise NotInCatalog(f"no {table.__name__.lower()} {row_id}; see voices status")
+    return row
 
 
 class Catalog:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, workspace: Path) -> None:
+        self.workspace = workspace.absolute()
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        upgrade(self.engine)
+        upgrade(self.engine, self.workspace)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -110,8 +70,28 @@ class Catalog:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A transaction over the tables, for the catalog's own modules (ledger, partners)."""
         with self._sessions.begin() as session:
             yield session
+
+    # paths
+
+    def stored_path(self, path: Path) -> str:
+        """How a path is kept: relative to the workspace when it lies inside it."""
+        absolute = path if path.is_absolute() else self.workspace / path
+        try:
+            return absolute.relative_to(self.workspace).as_posix()
+        except ValueError:
+            return str(absolute)
+
+    def real_path(self, stored: str) -> Path:
+        """The absolute path of a stored one, in the workspace as it is mounted now."""
+        if PurePosixPath(stored).is_absolute():
+            return Path(stored)
+        return self.workspace / stored
+
+    def _optional_path(self, stored: str | None) -> Path | None:
+        return None if stored is None else self.real_path(stored)
 
     # footage
 
@@ -125,21 +105,27 @@ class Catalog:
             )
             return s.scalar(query)
 
-    def record_footage(
-        self, sha256: str, source_name: str, status: str, path: str, **fields: Any
-    ) -> int:
+    def record_footage(self, new: NewFootage) -> int:
         """Record a filed inbox entry. A held entry with the same bytes is updated, not repeated."""
         with self.session() as s:
             row = s.scalar(
-                select(Footage).where(Footage.sha256 == sha256, Footage.status == "held")
+                select(Footage).where(Footage.sha256 == new.sha256, Footage.status == "held")
             )
             if row is None:
-                row = Footage(sha256=sha256, source_name=source_name, status=status, path=path)
+                row = Footage(sha256=new.sha256)
                 s.add(row)
-            row.source_name, row.status, row.path = source_name, status, path
-            row.error = fields.pop("error", "")
-            for name, value in fields.items():
-                setattr(row, name, value)
+            row.source_name, row.status = new.source_name, new.status
+            row.path, row.error = self.stored_path(new.path), new.error
+            row.fingerprint = new.fingerprint
+            if new.library_path is not None:
+                row.library_path = self.stored_path(new.library_path)
+            if new.media_info is not None:
+                row.media_info = new.media_info.model_dump(mode="json")
+                row.duration_ms = new.media_info.duration_ms
+            if new.sidecar is not None:
+                row.sidecar = new.sidecar.model_dump(mode="json")
+                row.consent = new.sidecar.consent
+                row.language = new.sidecar.language
             s.flush()
             return row.id
 
@@ -148,20 +134,19 @@ class Catalog:
             query = select(Footage.fingerprint).where(Footage.status == "held")
             return set(s.scalars(query))
 
-    def set_status(self, footage_id: int, status: str, error: str = "", **fields: Any) -> None:
+    def mark_footage(self, footage_id: int, status: FootageStatus, error: str = "") -> None:
+        """The outcome of processing: `processed` (with a note, if any) or `failed` and why."""
         with self.session() as s:
-            row = s.get_one(Footage, footage_id)
+            row = _get(s, Footage, footage_id)
             row.status, row.error = status, error
-            for name, value in fields.items():
-                setattr(row, name, value)
 
     def set_language(self, footage_id: int, language: str) -> None:
         with self.session() as s:
-            s.get_one(Footage, footage_id).language = language
+            _get(s, Footage, footage_id).language = language
 
     def footage(self, footage_id: int) -> FootageRecord:
         with self.session() as s:
-            return _footage_record(s.get_one(Footage, footage_id))
+            return self._footage_record(_get(s, Footage, footage_id))
 
     def footage_by_stem(self, stem: str) -> FootageRecord | None:
         """The newest footage in the library whose original file name has this stem."""
@@ -171,7 +156,7 @@ class Catalog:
             )
             for row in rows:
                 if Path(row.source_name).stem == stem or row.source_name == stem:
-                    return _footage_record(row)
+                    return self._footage_record(row)
             return None
 
     def workable_footage(self) -> list[FootageRecord]:
@@ -179,44 +164,59 @@ class Catalog:
             rows = s.scalars(
                 select(Footage).where(Footage.status.in_(WORKABLE)).order_by(Footage.id)
             )
-            return [_footage_record(row) for row in rows]
+            return [self._footage_record(row) for row in rows]
+
+    def all_footage(self) -> list[FootageRecord]:
+        with self.session() as s:
+            rows = s.scalars(select(Footage).order_by(Footage.id))
+            return [self._footage_record(row) for row in rows]
 
     # transcripts and subtitles
 
-    def transcript_for(self, footage_id: int, settings_key: str) -> TranscriptRecord | None:
+    def transcript(self, footage_id: int, key: str) -> TranscriptRecord | None:
+        """The transcript made under the options with this key, if there is one."""
         with self.session() as s:
             row = s.scalar(
                 select(Transcript).where(
-                    Transcript.footage_id == footage_id, Transcript.settings_key == settings_key
+                    Transcript.footage_id == footage_id, Transcript.settings_key == key
                 )
             )
-            return _transcript_record(row) if row else None
+            return self._transcript_record(row) if row else None
+
+    def transcripts_of(self, footage_id: int) -> list[TranscriptRecord]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(Transcript)
+                .where(Transcript.footage_id == footage_id)
+                .order_by(Transcript.id)
+            )
+            return [self._transcript_record(row) for row in rows]
 
     def add_transcript(
         self,
         footage_id: int,
-        settings_key: str,
+        key: str,
         *,
-        task: str,
+        task: TranscriptTask,
         language: str,
         engine: str,
         model: str,
-        path: str,
+        path: Path,
         seconds: float,
     ) -> TranscriptRecord:
         with self.session() as s:
             row = s.scalar(
                 select(Transcript).where(
-                    Transcript.footage_id == footage_id, Transcript.settings_key == settings_key
+                    Transcript.footage_id == footage_id, Transcript.settings_key == key
                 )
             )
             if row is None:
-                row = Transcript(footage_id=footage_id, settings_key=settings_key)
+                row = Transcript(footage_id=footage_id, settings_key=key)
                 s.add(row)
             row.task, row.language, row.engine, row.model = task, language, engine, model
-            row.path, row.seconds = path, seconds
+            row.path, row.seconds = self.stored_path(path), seconds
             s.flush()
-            return _transcript_record(row)
+            return self._transcript_record(row)
 
     def has_subtitles(self, transcript_id: int, rules_key: str) -> bool:
         with self.session() as s:
@@ -229,9 +229,8 @@ class Catalog:
         self,
         transcript: TranscriptRecord,
         rules_key: str,
+        files: SubtitleFiles,
         *,
-        srt_path: str,
-        vtt_path: str,
         cues: int,
         rule_violations: int,
     ) -> None:
@@ -249,22 +248,47 @@ class Catalog:
                     footage_id=transcript.footage_id,
                 )
                 s.add(row)
-            row.language, row.srt_path, row.vtt_path = transcript.language, srt_path, vtt_path
+            row.language = transcript.language
+            row.srt_path, row.vtt_path = self.stored_path(files.srt), self.stored_path(files.vtt)
             row.cues, row.rule_violations = cues, rule_violations
+
+    def subtitle_tracks_of(self, footage_id: int) -> list[SubtitleTrackRecord]:
+        """Every track of the footage, oldest first (the newest of a language is last)."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(SubtitleTrack)
+                .where(SubtitleTrack.footage_id == footage_id)
+                .order_by(SubtitleTrack.id)
+            )
+            return [
+                SubtitleTrackRecord(
+                    id=row.id,
+                    footage_id=row.footage_id,
+                    transcript_id=row.transcript_id,
+                    rules_key=row.rules_key,
+                    language=row.language,
+                    files=SubtitleFiles(
+                        srt=self.real_path(row.srt_path), vtt=self.real_path(row.vtt_path)
+                    ),
+                    cues=row.cues,
+                    rule_violations=row.rule_violations,
+                )
+                for row in rows
+            ]
 
     # clips
 
-    def sync_clips(self, footage_id: int, spans: Sequence[ClipDraft], clips_key: str) -> None:
-        """Make the footage's clips these spans, in this order. Decisions are kept: a clip a
+    def sync_clips(self, footage_id: int, drafts: Sequence[ClipDraft], clips_key: str) -> None:
+        """Make the footage's clips these drafts, in this order. Decisions are kept: a clip a
         person approved or rejected stays even when the selection no longer proposes it."""
         with self.session() as s:
-            footage = s.get_one(Footage, footage_id)
+            footage = _get(s, Footage, footage_id)
             existing = {(c.start_ms, c.end_ms): c for c in footage.clips}
-            wanted = {(d.start_ms, d.end_ms) for d in spans}
+            wanted = {(d.start_ms, d.end_ms) for d in drafts}
             for key, old in existing.items():
                 if key not in wanted and old.status == "candidate":
                     s.delete(old)
-            for rank, draft in enumerate(spans, start=1):
+            for rank, draft in enumerate(drafts, start=1):
                 clip: Clip | None = existing.get((draft.start_ms, draft.end_ms))
                 if clip is None:
                     clip = Clip(
@@ -285,34 +309,153 @@ class Catalog:
                 )
             footage.clips_key = clips_key
 
-    def clips_key(self, footage_id: int) -> str:
-        with self.session() as s:
-            return s.get_one(Footage, footage_id).clips_key
-
     def clips_of(self, footage_id: int) -> list[ClipRecord]:
         with self.session() as s:
             query = select(Clip).where(Clip.footage_id == footage_id).order_by(Clip.rank)
-            return [ClipRecord.model_validate(c, from_attributes=True) for c in s.scalars(query)]
+            return [self._clip_record(c) for c in s.scalars(query)]
 
     def clip(self, clip_id: int) -> ClipRecord:
         with self.session() as s:
-            return ClipRecord.model_validate(s.get_one(Clip, clip_id), from_attributes=True)
+            return self._clip_record(_get(s, Clip, clip_id))
 
-    def update_clip(self, clip_id: int, **fields: Any) -> ClipRecord:
+    def clips_with_footage(
+        self, decision: ClipDecision = "approved"
+    ) -> list[tuple[ClipRecord, FootageRecord]]:
+        """Every clip with this decision, beside its footage."""
         with self.session() as s:
-            clip = s.get_one(Clip, clip_id)
-            for name, value in fields.items():
-                setattr(clip, name, value)
+            rows = s.execute(select(Clip, Footage).join(Footage).where(Clip.status == decision))
+            return [(self._clip_record(c), self._footage_record(f)) for c, f in rows.tuples()]
+
+    def edit_clip(
+        self, clip_id: int, *, title: str | None = None, description: str | None = None
+    ) -> ClipRecord:
+        """A person's change of the title or description draft (None: left as it is)."""
+        with self.session() as s:
+            clip = _get(s, Clip, clip_id)
+            if title is not None:
+                clip.title = title
+            if description is not None:
+                clip.description = description
             s.flush()
-            return ClipRecord.model_validate(clip, from_attributes=True)
+            return self._clip_record(clip)
 
-    # reports
-
-    def report(self) -> dict[str, Any]:
-        """The catalog for machines: the shape `voices status --json` prints."""
+    def record_outputs(self, clip_id: int, outputs: ClipOutputs) -> ClipRecord:
+        """Everything rendering made of the clip; clears an earlier failure."""
         with self.session() as s:
-            rows = s.scalars(select(Footage).order_by(Footage.id))
-            return {"footage": [footage_report(row) for row in rows]}
+            clip = _get(s, Clip, clip_id)
+            clip.renders = self._stored_renders(outputs.renders)
+            clip.subtitles = {
+                language: {"srt": self.stored_path(f.srt), "vtt": self.stored_path(f.vtt)}
+                for language, f in outputs.subtitles.items()
+            }
+            clip.thumbnail = self.stored_path(outputs.thumbnail) if outputs.thumbnail else None
+            clip.preview = self.stored_path(outputs.preview) if outputs.preview else None
+            clip.error = ""
+            s.flush()
+            return self._clip_record(clip)
+
+    def record_render_failure(
+        self, clip_id: int, renders: dict[str, RenderOutput], error: str
+    ) -> ClipRecord:
+        """A clip that failed to render: the renders that did succeed, and why the rest did not."""
+        with self.session() as s:
+            clip = _get(s, Clip, clip_id)
+            clip.renders = self._stored_renders(renders)
+            clip.error = error
+            s.flush()
+            return self._clip_record(clip)
+
+    def set_package(self, clip_id: int, package: Path) -> ClipRecord:
+        with self.session() as s:
+            clip = _get(s, Clip, clip_id)
+            clip.package = self.stored_path(package)
+            s.flush()
+            return self._clip_record(clip)
+
+    # rows to records
+
+    def _stored_renders(self, renders: dict[str, RenderOutput]) -> dict[str, Any]:
+        return {
+            name: render.model_dump(mode="json") | {"path": self.stored_path(render.path)}
+            for name, render in renders.items()
+        }
+
+    def _footage_record(self, row: Footage) -> FootageRecord:
+        return FootageRecord(
+            id=row.id,
+            sha256=row.sha256,
+            source_name=row.source_name,
+            status=row.status,  # type: ignore[arg-type]  # the column holds FootageStatus
+            error=row.error or "",
+            path=self.real_path(row.path),
+            library_path=self._optional_path(row.library_path),
+            language=row.language,
+            duration_ms=row.duration_ms,
+            sidecar=_sidecar(row),
+            media_info=MediaInfo.model_validate(row.media_info) if row.media_info else None,
+            clips_key=row.clips_key,
+        )
+
+    def _transcript_record(self, row: Transcript) -> TranscriptRecord:
+        return TranscriptRecord(
+            id=row.id,
+            footage_id=row.footage_id,
+            key=row.settings_key,
+            task=row.task,  # type: ignore[arg-type]  # the column holds TranscriptTask
+            language=row.language,
+            engine=row.engine,
+            model=row.model,
+            path=self.real_path(row.path),
+        )
+
+    def _clip_record(self, row: Clip) -> ClipRecord:
+        return ClipRecord(
+            id=row.id,
+            footage_id=row.footage_id,
+            start_ms=row.start_ms,
+            end_ms=row.end_ms,
+            text=row.text,
+            title=row.title,
+            description=row.description,
+            origin=row.origin,  # type: ignore[arg-type]  # the column holds ClipOrigin
+            rank=row.rank,
+            score=row.score,
+            decision=row.status,  # type: ignore[arg-type]  # the column holds ClipDecision
+            error=row.error,
+            renders=self._renders(row),
+            subtitles={
+                language: SubtitleFiles(
+                    srt=self.real_path(files["srt"]), vtt=self.real_path(files["vtt"])
+                )
+                for language, files in (row.subtitles or {}).items()
+            },
+            thumbnail=self._optional_path(row.thumbnail),
+            preview=self._optional_path(row.preview),
+            package=self._optional_path(row.package),
+            approved_at=as_utc(row.approved_at),
+            publish_at=as_utc(row.publish_at),
+        )
+
+    def _renders(self, row: Clip) -> dict[str, RenderOutput]:
+        """The clip's renders; one recorded by an older version without its size is left out,
+        so it is made again."""
+        renders = {}
+        for name, stored in (row.renders or {}).items():
+            try:
+                render = RenderOutput.model_validate(stored)
+            except ValidationError:
+                log.info("clip %d: the %s render predates sizes in the catalog", row.id, name)
+                continue
+            renders[name] = render.model_copy(update={"path": self.real_path(stored["path"])})
+        return renders
+
+
+def _sidecar(row: Footage) -> Sidecar:
+    try:
+        return Sidecar.model_validate(row.sidecar or {})
+    except ValidationError as exc:  # written by hand into the database: keep nothing out
+        log.warning("footage %d: its stored sidecar is not valid (%s); using none", row.id, exc)
+        return Sidecar()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -321,24 +464,3 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def _footage_record(row: Footage) -> FootageRecord:
-    return FootageRecord(
-        id=row.id,
-        sha256=row.sha256,
-        source_name=row.source_name,
-        status=row.status,
-        library_path=row.library_path,
-        language=row.language,
-        duration_ms=row.duration_ms,
-        consent=row.consent,
-        sidecar=dict(row.sidecar or {}),
-        media_info=dict(row.media_info or {}),
-    )
-
-
-def _transcript_record(row: Transcript) -> TranscriptRecord:
-    return TranscriptRecord(
-        id=row.id, footage_id=row.footage_id, task=row.task, language=row.language, path=row.path
-    )

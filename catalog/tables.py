@@ -1,4 +1,8 @@
-"""Tables of the catalog (SQLAlchemy 2 typed ORM)."""
+"""Tables of the catalog (SQLAlchemy 2 typed ORM).
+
+A change here needs a migration in catalog/migrations/versions (see catalog.schema);
+tests/catalog/test_migrations.py fails until the migrated database and these classes agree.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any, ClassVar, overload
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+PARTNER_NAME_CHARS = 64
 
 
 def utcnow() -> datetime:
@@ -138,6 +144,8 @@ class Clip(Base):
     renders: Mapped[dict[str, Any]] = mapped_column(default=dict)
     subtitles: Mapped[dict[str, Any]] = mapped_column(default=dict)
     thumbnail: Mapped[str | None] = mapped_column(Text, default=None)
+    # A small JPEG for channels that take one (Telegram: at most 320 px, under 200 kB).
+    preview: Mapped[str | None] = mapped_column(Text, default=None)
     package: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -176,3 +184,32 @@ class Publication(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     clip: Mapped[Clip] = relationship(back_populates="publications")
+
+
+class Partner(Base):
+    """An organisation that may download approved clips whose consent allows partners."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(PARTNER_NAME_CHARS), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Empty: every language. Otherwise only clips spoken or subtitled in one of these.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Download(Base):
+    """Bytes of one clip file a partner took (`how`: download or stream)."""
+
+    __tablename__ = "downloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    # No foreign key: the log outlives any clean-up of clips.
+    clip_id: Mapped[int] = mapped_column(index=True)
+    file: Mapped[str] = mapped_column(Text)
+    how: Mapped[str] = mapped_column(String(16), default="download")
+    bytes: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

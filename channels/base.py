@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class PublishRequest(BaseModel):
@@ -29,7 +29,15 @@ class PublishRequest(BaseModel):
     language: str | None = None
     # {language: {"srt": path, "vtt": path}}
     subtitles: dict[str, dict[str, str]] = {}
-    thumbnail: Path | None = None
+    thumbnail: Path | None = None  # a full-size JPEG (up to 1280 px): YouTube, folders
+    # Facts about `video`, recorded by the render step, so a channel never probes media itself
+    # (Telegram's sendVideo wants them). None: not known; a channel then sends none.
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+    duration_ms: int | None = Field(default=None, ge=0)
+    # A JPEG of the clip at most 320 px on its long side and under 200 kB, made by the render
+    # step (Telegram's thumbnail limits; `media.render.make_preview`). None: no preview is sent.
+    preview: Path | None = None
     made_for_kids: bool = False
     publish_at: AwareDatetime | None = None
     # A unique token for this (clip, channel), placed where the remote keeps it (a description

@@ -3,6 +3,10 @@
 Limits (PLATFORMS.md): 50 MB an upload through the cloud Bot API, 2000 MB through a local Bot
 API server; caption at most 1024 characters; thumbnail JPEG under 200 kB, at most 320 px a side.
 
+A channel does no media work: the video's width, height and duration and the thumbnail (the
+request's `preview`, made to those limits by the render step) come in the `PublishRequest`. What
+is not there is not sent; Telegram then shows its own guesses.
+
 Known limit, the lost answer: `sendVideo` has no idempotency key and the Bot API cannot list a
 channel's messages, so a post whose answer was lost cannot be looked up. So a request is retried
 only when it certainly did not arrive whole (no connection, dropped while sending, an error
@@ -18,16 +22,13 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import av
 import httpx
 
 from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
@@ -39,8 +40,6 @@ from channels.errors import (
     TransientChannelError,
     UnconfirmedPublicationError,
 )
-from media.errors import FFmpegError
-from media.ffmpeg import file_arg, run_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,7 @@ DEFAULT_BASE_URL = "https://api.telegram.org"
 CLOUD_MAX_UPLOAD_BYTES = 50 * 1000 * 1000
 LOCAL_MAX_UPLOAD_BYTES = 2000 * 1000 * 1000
 CAPTION_MAX_CHARS = 1024
-THUMBNAIL_MAX_SIDE = 320
-THUMBNAIL_MAX_BYTES = 200 * 1000
+THUMBNAIL_MAX_BYTES = 200 * 1000  # "less than 200 kB"
 MAX_BACKOFF_S = 60.0
 
 
@@ -125,15 +123,14 @@ class TelegramChannel:
     ) -> RemoteResult:
         """Post the clip as one message. `session` is unused: Telegram has no resumable upload."""
         self._check_size(request)
+        thumbnail = read_preview(request)
         fields = {
             "chat_id": self.chat_id,
             "caption": build_caption(request.title, request.description, request.marker),
             "supports_streaming": "true",
-            **read_video_fields(request.video),
+            **video_fields(request),
         }
-        with tempfile.TemporaryDirectory(prefix="voices-telegram-") as tmp:
-            thumbnail = make_thumbnail(request.thumbnail, Path(tmp)) if request.thumbnail else None
-            message = self._send_video(request, fields, thumbnail)
+        message = self._send_video(request, fields, thumbnail)
         message_id: int = message["message_id"]
         log.info("telegram: clip %d is message %d in %s", request.clip_id, message_id, self.chat_id)
         chat = message.get("chat")
@@ -333,51 +330,39 @@ def message_url(chat_id: str, message_id: int, username: str | None = None) -> s
     return ""
 
 
-def make_thumbnail(source: Path, folder: Path) -> bytes:
-    """A JPEG of `source` at most 320 px a side and under 200 kB, as Telegram wants it.
-
-    A 320 x 320 picture is 150 kB before compression (4:2:0), so one pass at high quality fits.
-    """
-    side = THUMBNAIL_MAX_SIDE
-    fit = f"scale=w='min({side},iw)':h='min({side},ih)':force_original_aspect_ratio=decrease"
-    target = folder / "thumbnail.jpg"
-    try:
-        run_ffmpeg(
-            [
-                *("-v", "error", "-y", "-i", file_arg(source), "-frames:v", "1", "-vf", fit),
-                *("-q:v", "3", "-pix_fmt", "yuvj420p", "-map_metadata", "-1", "-update", "1"),
-                *("-f", "image2", file_arg(target)),
-            ],
-            timeout_s=120,
-        )
-    except FFmpegError as exc:
-        raise InvalidRequestError(
-            f"telegram: thumbnail {source} cannot be read ({exc.last_line}); render it again"
-        ) from exc
-    data = target.read_bytes()
-    if len(data) >= THUMBNAIL_MAX_BYTES:
-        raise InvalidRequestError(f"telegram: thumbnail {source.name} is over 200 kB as a JPEG")
-    return data
-
-
-def read_video_fields(video: Path) -> dict[str, str]:
-    """Width, height (as shown) and whole seconds, by PyAV; none if it cannot tell."""
-    try:
-        with av.open(str(video), metadata_errors="ignore") as container:
-            if not container.streams.video:
-                return {}
-            frame = next(container.decode(container.streams.video[0]))
-            width, height = frame.width, frame.height
-            if int(frame.rotation or 0) % 180:
-                width, height = height, width
-            seconds = container.duration / 1_000_000 if container.duration else 0
-    except (av.error.FFmpegError, OSError, StopIteration) as exc:
-        log.warning("telegram: cannot read the size of %s (%s)", video.name, exc)
-        return {}
-    fields = {"width": str(width), "height": str(height)}
-    if seconds:
-        fields["duration"] = str(max(1, round(seconds)))
+def video_fields(request: PublishRequest) -> dict[str, str]:
+    """sendVideo's `width`, `height` and `duration` (whole seconds) from what the render step
+    recorded; a field it did not record is left out rather than guessed."""
+    fields: dict[str, str] = {}
+    if request.width is not None and request.height is not None:
+        fields["width"], fields["height"] = str(request.width), str(request.height)
+    if request.duration_ms:
+        fields["duration"] = str(max(1, (request.duration_ms + 500) // 1000))  # half up
     return fields
+
+
+def read_preview(request: PublishRequest) -> bytes | None:
+    """The preview's bytes for sendVideo's `thumbnail`, checked against Telegram's 200 kB.
+
+    The render step makes it to fit; checking again here turns a preview from elsewhere (or an
+    older render) into a clear error before the upload, instead of a refusal after it.
+    """
+    if request.preview is None:
+        return None
+    try:
+        data = request.preview.read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"telegram: clip {request.clip_id}'s preview {request.preview} cannot be read "
+            f"({exc.strerror}); render the clip again"
+        ) from exc
+    if len(data) >= THUMBNAIL_MAX_BYTES:
+        raise InvalidRequestError(
+            f"telegram: clip {request.clip_id}'s preview {request.preview} is "
+            f"{len(data) / 1000:.0f} kB, over Telegram's 200 kB thumbnail limit; make it again "
+            "with media.render.make_preview (320 px, under 200 kB)"
+        )
+    return data
 
 
 _TOKENS: set[str] = set()

@@ -113,8 +113,10 @@ def check_files(request: PublishRequest) -> None:
 
 
 def remote_result(video_id: str, scheduled: bool) -> RemoteResult:
-    status = "scheduled" if scheduled else "published"
-    return RemoteResult(remote_id=video_id, url=f"https://youtu.be/{video_id}", status=status)
+    url = f"https://youtu.be/{video_id}"
+    if scheduled:
+        return RemoteResult(remote_id=video_id, url=url, status="scheduled")
+    return RemoteResult(remote_id=video_id, url=url, status="published")
 
 
 def caption_name(language: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -10,12 +9,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import NoResultFound
 
 from cli import publish as cli_publish
 from cli.common import (
@@ -25,11 +23,15 @@ from cli.common import (
     console,
     err,
     load,
+    say_path,
     setup_logging,
 )
 from cli.portal import partners_app, portal
 from config import Settings
 from flows.embedded import use_embedded_prefect
+
+if TYPE_CHECKING:
+    from pipeline.status import ClipReport, StatusReport
 
 app = typer.Typer(
     help="voices: footage in, subtitled clips out.",
@@ -53,14 +55,14 @@ def run(
 
 
 def _run(settings: Settings, config: Path | None) -> int:
-    from pipeline.footage import Context
-    from pipeline.plan import has_work
+    from pipeline.context import Context
+    from pipeline.plan import make_plan
 
     ctx = Context.open(settings)
     try:
-        busy = has_work(ctx)
+        busy = make_plan(ctx).has_work
     finally:
-        ctx.catalog.close()
+        ctx.close()
     if not busy:
         console.print(f"Nothing new in {settings.workspace / 'inbox'}; everything is up to date.")
         return 0
@@ -113,7 +115,7 @@ def _print_summary(summary: Any) -> None:
             continue
         console.print(f"[green]done[/green] {result.source_name} ({result.language})")
         for track in result.subtitles:
-            console.print(f"    {track.language}: {track.srt}")
+            say_path(f"    {track.language}:", Path(track.srt))
             for problem in track.violations:
                 console.print(f"      [yellow]reading rule:[/yellow] {problem}")
         if result.error:
@@ -130,59 +132,53 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
 ) -> None:
     """Show every footage and what became of it."""
-    from catalog import Catalog
-    from catalog.partners import downloads_by_clip
+    from pipeline.context import open_catalog
+    from pipeline.status import status_report
 
     settings = _settings(workspace, config)
-    catalog = Catalog(settings.catalog_url)
+    catalog = open_catalog(settings)
     try:
-        data = catalog.report()
-        downloads = downloads_by_clip(catalog)
+        report = status_report(catalog)
     finally:
         catalog.close()
-    for footage in data["footage"]:
-        for clip in footage["clips"]:
-            clip["downloads"] = downloads.get(clip["id"], [])
     if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         return
-    _status_table(data, settings)
+    _status_table(report, settings)
 
 
-def _status_table(data: dict[str, Any], settings: Settings) -> None:
+def _status_table(report: StatusReport, settings: Settings) -> None:
     table = Table(title=f"voices: {settings.workspace}")
     for column in ("id", "footage", "status", "lang", "duration", "subtitles", "clips", "note"):
         table.add_column(column)
-    for f in data["footage"]:
-        duration = f"{f['duration']:.0f} s" if f["duration"] is not None else ""
-        clips = ", ".join(f"{c['id']} {c['status']}" for c in f["clips"])
+    for f in report.footage:
+        duration = f"{f.duration:.0f} s" if f.duration is not None else ""
+        clips = ", ".join(f"{c.id} {c.status}" for c in f.clips)
         table.add_row(
-            str(f["id"]),
-            f["source_name"],
-            f["status"],
-            f["language"] or "",
+            str(f.id),
+            f.source_name,
+            f.status,
+            f.language or "",
             duration,
-            " ".join(sorted(f["subtitles"])),
+            " ".join(sorted(f.subtitles)),
             clips,
-            f["error"] or "",
+            f.error or "",
         )
     console.print(table)
-    if not data["footage"]:
+    if not report.footage:
         console.print(f"No footage yet. Drop files into {settings.workspace / 'inbox'}.")
-    _clips_table([c for f in data["footage"] for c in f["clips"]])
+    _clips_table([c for f in report.footage for c in f.clips])
 
 
-def _clips_table(clips: list[dict[str, Any]]) -> None:
+def _clips_table(clips: list[ClipReport]) -> None:
     if not clips:
         return
     table = Table(title="clips")
     for column in ("clip", "span", "status", "title", "renders", "note"):
         table.add_column(column)
     for c in clips:
-        span = f"{c['start']:.1f}–{c['end']:.1f} s"
-        table.add_row(
-            str(c["id"]), span, c["status"], c["title"], " ".join(c["renders"]), c["error"] or ""
-        )
+        span = f"{c.start:.1f}–{c.end:.1f} s"
+        table.add_row(str(c.id), span, c.status, c.title, " ".join(c.renders), c.error or "")
     console.print(table)
 
 
@@ -196,27 +192,22 @@ def edit(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Change a clip's title or description draft."""
-    from catalog import Catalog
+    from pipeline.context import Context
+    from pipeline.packages import write_package
 
-    settings = _settings(workspace, None)
-    catalog = Catalog(settings.catalog_url)
+    if title is None and description is None:
+        err.print("Nothing to change: give --title and/or --description.")
+        raise typer.Exit(2)
+    ctx = Context.open(_settings(workspace, None))
     try:
-        fields = {k: v for k, v in (("title", title), ("description", description)) if v}
-        if not fields:
-            err.print("Nothing to change: give --title and/or --description.")
-            raise typer.Exit(2)
-        updated = catalog.update_clip(clip, **fields)
+        updated = ctx.catalog.edit_clip(clip, title=title, description=description)
         if updated.package:  # the partner package carries the title and description too
-            from pipeline.clips import write_package
-            from pipeline.footage import Context
-
-            ctx = Context(settings=settings, catalog=catalog)
-            write_package(ctx, catalog.footage(updated.footage_id), updated)
-    except NoResultFound:
+            write_package(ctx, ctx.catalog.footage(updated.footage_id), updated)
+    except LookupError:
         err.print(f"[red]no clip {clip}[/red]; see voices status")
         raise typer.Exit(2) from None
     finally:
-        catalog.close()
+        ctx.close()
     console.print(f"clip {updated.id}: {updated.title!r}")
 
 
@@ -230,13 +221,17 @@ def demo(workspace: WorkspaceOpt = None, verbose: VerboseOpt = False) -> None:
     for source in sorted(SAMPLE_DIR.iterdir()):
         if source.is_file() and source.name not in ("README.md", "SOURCES.md"):
             shutil.copy2(source, inbox / source.name)
-    console.print(f"Copied the sample from {SAMPLE_DIR} into {inbox}.")
+    say_path("Copied the sample into", inbox)
     code = _run(settings, None)
-    console.print(
-        f"\nResults are in {settings.workspace}: transcripts/, subtitles/, clips/ (videos per "
-        "platform), packages/ (for partners)."
-    )
-    console.print(f"See them all with: .venv/bin/voices status --workspace {settings.workspace}")
+    console.print("\nResults, under the workspace:")
+    for folder, what in (
+        ("transcripts", "words with their times"),
+        ("subtitles", "SRT and WebVTT per language"),
+        ("clips", "videos per platform, with thumbnails"),
+        ("packages", "what partners take"),
+    ):
+        say_path(f"  {what}:", settings.workspace / folder)
+    say_path("See them all with: .venv/bin/voices status --workspace", settings.workspace)
     raise typer.Exit(code)
 
 

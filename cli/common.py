@@ -44,6 +44,11 @@ def load(workspace: Path | None, config: Path | None) -> Settings:
         raise typer.Exit(2) from exc
 
 
+def say_path(label: str, path: Path) -> None:
+    """A line ending in a path, never wrapped or cropped by the console, so it can be copied."""
+    console.print(f"{label} {path}", soft_wrap=True, markup=False, highlight=False)
+
+
 def setup_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
@@ -56,7 +61,9 @@ def setup_logging(verbose: bool) -> None:
 
 @contextmanager
 def open_catalog(settings: Settings) -> Iterator[Catalog]:
-    catalog = Catalog(settings.catalog_url)
+    from pipeline.context import open_catalog as open_it
+
+    catalog = open_it(settings)
     try:
         yield catalog
     finally:

@@ -44,10 +44,10 @@ def add(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Add a partner and print its access link. The token is shown this once only."""
-    from catalog import Catalog
     from catalog.partners import PartnerError, add_partner
+    from pipeline.context import open_catalog
 
-    catalog = Catalog(_settings(workspace).catalog_url)
+    catalog = open_catalog(_settings(workspace))
     try:
         token = add_partner(catalog, name, languages.split(","))
     except PartnerError as exc:
@@ -63,10 +63,10 @@ def add(
 @partners_app.command("list")
 def list_(workspace: WorkspaceOpt = None) -> None:
     """Show every partner, its languages and whether its link still works."""
-    from catalog import Catalog
     from catalog.partners import list_partners
+    from pipeline.context import open_catalog
 
-    catalog = Catalog(_settings(workspace).catalog_url)
+    catalog = open_catalog(_settings(workspace))
     try:
         partners = list_partners(catalog)
     finally:
@@ -90,10 +90,10 @@ def revoke(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Stop a partner's link from working, at once. Its download log stays."""
-    from catalog import Catalog
     from catalog.partners import PartnerError, revoke_partner
+    from pipeline.context import open_catalog
 
-    catalog = Catalog(_settings(workspace).catalog_url)
+    catalog = open_catalog(_settings(workspace))
     try:
         revoke_partner(catalog, name)
     except PartnerError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -12,12 +12,13 @@ import typer
 from catalog import Catalog
 from catalog.consent import blocked_reason
 from catalog.ledger import (
-    CLIP_STATUSES,
+    all_clip_ids,
     clip_ids,
     decide,
     in_zone,
+    mark_found,
+    mark_resend,
     publications_of,
-    update_publication,
 )
 from channels.base import marker_line
 from channels.errors import ChannelError
@@ -57,7 +58,7 @@ def approve(
         for clip_id in decide(catalog, ids, "approved", when):
             clip = catalog.clip(clip_id)
             f = catalog.footage(clip.footage_id)
-            reason = blocked_reason(f.consent, f.people, "public")
+            reason = blocked_reason(f.sidecar, "public")
             timing = f" from {when.isoformat()}" if when else ""
             console.print(f"approved clip {clip_id} {clip.title!r}{timing}")
             if reason:
@@ -95,7 +96,7 @@ def _choose(
 
 
 def _missing(ids: list[int], catalog: Catalog) -> None:
-    for clip_id in sorted(set(ids) - set(clip_ids(catalog, statuses=CLIP_STATUSES))):
+    for clip_id in sorted(set(ids) - set(all_clip_ids(catalog))):
         err.print(f"[red]no clip {clip_id}[/red]; see voices status")
 
 
@@ -227,19 +228,9 @@ def resolve(
             raise typer.Exit(2)
         record = found[0]
         if posted:
-            update_publication(
-                catalog,
-                record.id,
-                status="published",
-                url=url or None,
-                remote_id=url or record.remote_id,
-                error="",
-                published_at=datetime.now(UTC),
-            )
+            mark_found(catalog, record.id, url or None)
         else:
-            update_publication(
-                catalog, record.id, status="pending", attempts=0, error="", session={}
-            )
+            mark_resend(catalog, record.id)
     done = "recorded as published" if posted else "will be sent again"
     console.print(f"clip {clip} on {channel}: {done} (look for '{marker_line(record.marker)}')")
 

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from media.render import Branding, EncodeSettings, RenderProfile
+from media.profiles import Branding, EncodeSettings, RenderProfile
 from subtitles.models import ReadingRules
 
 WORKSPACE_CONFIG_NAME = "voices.yaml"

@@ -1,6 +1,7 @@
 """The processing flow: ingest the inbox, then transcribe, translate and subtitle new footage.
 
-Tasks are thin: each calls one function of `pipeline.footage`. One footage failing never stops the
+Tasks are thin: each calls one function of `pipeline/`. The run's work comes from one plan
+(`pipeline.plan`), computed after the inbox is filed. One footage failing never stops the
 others; it is marked failed with its reason and retried on the next run.
 """
 
@@ -13,13 +14,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from catalog.store import ClipRecord, FootageRecord, TranscriptRecord
+from catalog.models import ClipRecord, TranscriptRecord
 from config import load_settings
 from flows.locks import Busy, exclusive, skipped
-from pipeline import clips as clip_steps
-from pipeline import footage as steps
-from pipeline import plan as work
-from pipeline.footage import Context, IngestResult, SubtitleResult
+from pipeline import clips, footage
+from pipeline.context import Context
+from pipeline.footage import IngestResult, SubtitleResult
+from pipeline.plan import FootageWork, clips_to_render, make_plan, wants_translation
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
 
@@ -66,7 +67,7 @@ def _transient(_task: object, _run: object, state: object) -> bool:
 
 @task(name="ingest", cache_policy=NO_CACHE)
 def ingest_task(ctx: Context) -> list[IngestResult]:
-    return steps.ingest_inbox(ctx)
+    return footage.ingest_inbox(ctx)
 
 
 @task(
@@ -77,22 +78,22 @@ def ingest_task(ctx: Context) -> list[IngestResult]:
     retry_condition_fn=_transient,
 )
 def transcribe_task(ctx: Context, footage_id: int, whisper_task: Task) -> TranscriptRecord:
-    return steps.transcribe_footage(ctx, footage_id, whisper_task)
+    return footage.transcribe_footage(ctx, footage_id, whisper_task)
 
 
 @task(name="subtitles", cache_policy=NO_CACHE)
 def subtitle_task(ctx: Context, transcript: TranscriptRecord) -> SubtitleResult:
-    return steps.make_subtitles(ctx, transcript)
+    return footage.make_subtitles(ctx, transcript)
 
 
 @task(name="select clips", cache_policy=NO_CACHE)
 def select_clips_task(ctx: Context, footage_id: int) -> list[str]:
-    return clip_steps.select_clips(ctx, footage_id)
+    return clips.select_clips(ctx, footage_id)
 
 
 @task(name="render clip", cache_policy=NO_CACHE)
 def render_task(ctx: Context, clip_id: int) -> ClipRecord:
-    return clip_steps.render_outputs(ctx, clip_id)
+    return clips.render_outputs(ctx, clip_id)
 
 
 @flow(name="voices-process")
@@ -116,37 +117,43 @@ def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
 def _process_all(ctx: Context) -> RunSummary:
     try:
         ingested = ingest_task(ctx)
-        results = tuple(_process_one(ctx, f) for f in work.footage_to_process(ctx))
+        plan = make_plan(ctx)
+        results = tuple(_process_one(ctx, work) for work in plan.footage)
     finally:
-        ctx.catalog.close()
+        ctx.close()
     return RunSummary(ingested=tuple(ingested), footage=results)
 
 
-def _process_one(ctx: Context, footage: FootageRecord) -> FootageResult:
+def _process_one(ctx: Context, work: FootageWork) -> FootageResult:
     logger = get_run_logger()
+    record = work.footage
+    due = set(work.transcripts) | set(work.subtitles)
     try:
-        made = [subtitle_task(ctx, transcribe_task(ctx, footage.id, "transcribe"))]
-        footage = ctx.catalog.footage(footage.id)
-        if steps.wants_translation(ctx.settings, footage):
-            made.append(subtitle_task(ctx, transcribe_task(ctx, footage.id, "translate")))
-        problems = select_clips_task(ctx, footage.id)
-        clips = tuple(render_task(ctx, c.id) for c in clip_steps.clips_to_render(ctx, footage))
+        made = []
+        if "transcribe" in due:
+            made.append(subtitle_task(ctx, transcribe_task(ctx, record.id, "transcribe")))
+        record = ctx.catalog.footage(record.id)  # transcription may have found the language
+        fresh = "transcribe" in work.transcripts
+        if wants_translation(ctx.settings, record) and ("translate" in due or fresh):
+            made.append(subtitle_task(ctx, transcribe_task(ctx, record.id, "translate")))
+        problems = select_clips_task(ctx, record.id) if work.select or fresh else []
+        rendered = tuple(render_task(ctx, c.id) for c in clips_to_render(ctx, record))
     except Exception as exc:  # one footage's failure must not stop the others
-        logger.error("%s failed: %s", footage.source_name, exc)
-        ctx.catalog.set_status(footage.id, "failed", error=str(exc))
+        logger.error("%s failed: %s", record.source_name, exc)
+        ctx.catalog.mark_footage(record.id, "failed", str(exc))
         return FootageResult(
-            footage_id=footage.id, source_name=footage.source_name, status="failed", error=str(exc)
+            footage_id=record.id, source_name=record.source_name, status="failed", error=str(exc)
         )
     note = "; ".join(problems)
-    ctx.catalog.set_status(footage.id, "processed", error=note)
+    ctx.catalog.mark_footage(record.id, "processed", note)
     return FootageResult(
-        footage_id=footage.id,
-        source_name=footage.source_name,
+        footage_id=record.id,
+        source_name=record.source_name,
         status="processed",
-        language=footage.language,
+        language=record.language,
         error=note,
         subtitles=tuple(made),
-        clips=tuple(ClipResult(clip_id=c.id, title=c.title, error=c.error) for c in clips),
+        clips=tuple(ClipResult(clip_id=c.id, title=c.title, error=c.error) for c in rendered),
     )
 
 

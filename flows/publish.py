@@ -17,12 +17,13 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.ledger import PublicationRecord, clip_ids, decide, in_zone
+from catalog.ledger import clip_ids, decide, in_zone
+from catalog.models import PublicationRecord
 from channels.errors import AuthError, ChannelError, QuotaExceededError
 from config import Settings, load_settings
 from flows.locks import Busy, exclusive, skipped
 from pipeline import publishing
-from pipeline.footage import Context
+from pipeline.context import Context
 from pipeline.publishing import Target
 
 
@@ -84,7 +85,7 @@ def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
                 failed.append(f"clip {clip_id} on {target.channel.name}: {exc}")
     finally:
         publishing.close_targets(targets)
-        ctx.catalog.close()
+        ctx.close()
     return PublishSummary(
         published=tuple(published), failed=tuple(failed), problems=tuple(problems)
     )
@@ -135,7 +136,7 @@ def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[i
         approved = decide(ctx.catalog, decision.approve, "approved", when)
         rejected = decide(ctx.catalog, decision.reject, "rejected")
     finally:
-        ctx.catalog.close()
+        ctx.close()
     return {"approved": approved, "rejected": rejected}
 
 

@@ -8,10 +8,8 @@ graph are escaped twice, as ffmpeg parses them twice: once as a filter option va
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-Reframe = Literal["crop", "blur"]
-Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+from media.profiles import Corner, Reframe
 
 LOGO_MARGIN = 0.04  # of the video's width, from both edges of its corner
 # The blurred background is blurred at a quarter of the size, then scaled up: far cheaper than

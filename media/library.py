@@ -49,16 +49,15 @@ def move_intact(source: Path, target: Path, sha256: str | None = None) -> Path:
 
 
 def _copy_checked(source: Path, target: Path, sha256: str) -> None:
-    partial = target.with_name(target.name + ".partial")
-    shutil.copy2(source, partial)
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    if sha256_of(partial) != sha256:
-        partial.unlink()
-        raise OSError(
-            errno.EIO, "copy does not match the original; the source was kept", str(source)
-        )
-    os.replace(partial, target)
+    """Copy across disks: on disk and checked against the hash before it takes its name."""
+    with atomic_output(target) as partial:
+        shutil.copy2(source, partial)
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        if sha256_of(partial) != sha256:
+            raise OSError(
+                errno.EIO, "copy does not match the original; the source was kept", str(source)
+            )
 
 
 def free_name(folder: Path, name: str) -> Path:

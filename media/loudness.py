@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict
 from media.errors import MediaError
 from media.ffmpeg import file_arg, run_ffmpeg
 
+# Defined in media.profiles (settings load it without the media stack); re-exported here, where
+# the loudness passes take it ("X as X" is the explicit re-export form for mypy and ruff).
+from media.profiles import LoudnessTarget as LoudnessTarget
+
 log = logging.getLogger(__name__)
 
 # Every clip leaves as stereo: mono speech is spread over both channels before measuring.
@@ -26,14 +30,6 @@ OUTPUT_SAMPLE_RATE = 48_000
 # Quieter than this (LUFS) is silence: there is nothing to normalise, and loudnorm's measured
 # values would be out of the ranges it accepts.
 SILENCE_LUFS = -70.0
-
-
-class LoudnessTarget(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    integrated_lufs: float = -14.0
-    true_peak_db: float = -1.5
-    loudness_range: float = 11.0
 
 
 class LoudnessMeasurement(BaseModel):

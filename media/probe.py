@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 
 import av
-from pydantic import BaseModel, ConfigDict
 
+from catalog.models import MediaInfo
 from media.errors import MediaError, UnusableMediaError
+
+__all__ = ["MediaInfo", "probe"]
 
 log = logging.getLogger(__name__)
 
@@ -16,25 +18,6 @@ log = logging.getLogger(__name__)
 # file was cut off, e.g. a copy that stopped half way.
 TRUNCATION_RATIO = 0.9
 TRUNCATION_MIN_MS = 1000
-
-
-class MediaInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    format_name: str
-    duration_ms: int
-    audio_codec: str
-    sample_rate: int
-    channels: int
-    video_codec: str | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    rotation: int = 0
-
-    @property
-    def has_video(self) -> bool:
-        return self.video_codec is not None
 
 
 def probe(path: Path) -> MediaInfo:
@@ -61,13 +44,15 @@ def probe(path: Path) -> MediaInfo:
         decoded_ms = _decode_audio_duration_ms(path, container, audio)
         video_info = _video_info(path, container)
     _check_complete(path, claimed_ms, decoded_ms)
-    return MediaInfo(
-        format_name=container.format.name,
-        duration_ms=decoded_ms,
-        audio_codec=audio.codec_context.name,
-        sample_rate=audio.codec_context.sample_rate or 0,
-        channels=audio.codec_context.channels or 0,
-        **video_info,
+    return MediaInfo.model_validate(
+        {
+            "format_name": container.format.name,
+            "duration_ms": decoded_ms,
+            "audio_codec": audio.codec_context.name,
+            "sample_rate": audio.codec_context.sample_rate or 0,
+            "channels": audio.codec_context.channels or 0,
+            **video_info,
+        }
     )
 
 

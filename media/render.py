@@ -8,6 +8,10 @@ accurately, reframes, burns the captions in with the shipped fonts, lays the log
 the audio (second pass), joins the cards and encodes H.264 High + AAC for the web. The output is
 written under a temporary name and renamed into place, so a retry overwrites and a failure never
 leaves half a file. Metadata of the source (a phone's GPS position) never reaches the output.
+
+For the publishing side, the render step also takes stills of a rendered clip (`make_thumbnail`;
+`make_preview`, within Telegram's thumbnail limits), and a render is always the profile's size
+with the length `RenderResult` gives, so that channels never do media work themselves.
 """
 
 from __future__ import annotations
@@ -17,29 +21,28 @@ import time
 from pathlib import Path
 
 import av
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from media.cards import CardInputs, CardLook, clip_cards
 from media.errors import FFmpegError, MediaError, RenderError
 from media.ffmpeg import ffmpeg_exe, file_arg, run_ffmpeg
-from media.filtergraph import (
-    Corner,
-    Reframe,
-    captions_filter,
-    card_background,
-    logo_graph,
-    reframe_graph,
-)
+from media.filtergraph import captions_filter, card_background, logo_graph, reframe_graph
 from media.library import atomic_output, partial_path, write_text_atomically
 from media.loudness import (
     OUTPUT_SAMPLE_RATE,
     LoudnessMeasurement,
-    LoudnessTarget,
     cut_input,
     loudnorm_filter,
     measure_loudness,
     seconds_arg,
 )
+
+# The profile models are defined in media.profiles (no media stack, so settings load light) and
+# re-exported here for code that imports them with the renderer ("X as X": explicit re-export).
+from media.profiles import Branding as Branding
+from media.profiles import EncodeSettings as EncodeSettings
+from media.profiles import Frozen
+from media.profiles import RenderProfile as RenderProfile
 from subtitles.ass import CaptionStyle, ass_text
 from subtitles.models import Cue
 
@@ -52,58 +55,12 @@ CAPTION_MARGIN_H = 0.06  # of the width, left and right of the captions
 CARD_FONT_SCALE = 1.3  # card text is this much larger than captions
 # A render this much shorter than asked means the source ended before the clip did.
 DURATION_SLACK_MS = 500
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RenderProfile(Frozen):
-    """An output shape: e.g. a 1080x1920 vertical reel at -14 LUFS."""
-
-    name: str
-    width: int = Field(gt=0, multiple_of=2)
-    height: int = Field(gt=0, multiple_of=2)
-    fps: float | None = Field(default=None, gt=0)  # None: the source's rate, still constant
-    loudness_lufs: float = -14.0
-    true_peak_db: float = -1.5
-    loudness_range: float = 11.0
-    reframe: Reframe = "crop"
-    font_size: int = Field(gt=0)
-    caption_line_chars: int = Field(gt=0)
-    margin_v: int = Field(ge=0)
-    video_bitrate: str = Field(default="8M", pattern=r"^\d+(\.\d+)?[kKM]?$")
-    max_seconds: float | None = Field(default=None, gt=0)
-
-    @property
-    def loudness_target(self) -> LoudnessTarget:
-        return LoudnessTarget(
-            integrated_lufs=self.loudness_lufs,
-            true_peak_db=self.true_peak_db,
-            loudness_range=self.loudness_range,
-        )
-
-
-class Branding(Frozen):
-    logo: Path | None = None
-    logo_position: Corner = "top-right"
-    logo_width: float = Field(default=0.15, gt=0, le=1)  # of the video's width
-    intro_text: str = ""
-    outro_text: str = ""
-    card_seconds: float = Field(default=2.0, gt=0)
-    card_color: str = Field(default="#1d3557", pattern=r"^#[0-9a-fA-F]{6}$")
-
-    @field_validator("logo", mode="before")
-    @classmethod
-    def _no_logo(cls, value: object) -> object:
-        """An empty setting means no logo (Path("") would be the current folder)."""
-        return None if value in ("", None) else value
-
-
-class EncodeSettings(Frozen):
-    preset: str = "veryfast"
-    crf: int = Field(default=20, ge=0, le=51)
-    audio_bitrate: str = "160k"
+THUMBNAIL_QUALITY = 3  # ffmpeg's JPEG -q:v (2 best ... 31 worst)
+# Telegram's thumbnail: a JPEG at most 320 px a side and "less than 200 kB". 320 x 320 is 150 kB
+# before compression (4:2:0), so the first quality nearly always fits; grain may need the next.
+PREVIEW_MAX_SIDE = 320
+PREVIEW_MAX_BYTES = 200 * 1000
+PREVIEW_QUALITIES = (3, 8, 16, 31)
 
 
 class RenderRequest(Frozen):
@@ -379,23 +336,53 @@ def render_clip(request: RenderRequest) -> RenderResult:
     )
 
 
-def make_thumbnail(video: Path, at_ms: int, output: Path) -> Path:
-    """One JPEG of `video` at `at_ms`, its size or at most 1280 pixels on the long side."""
-    fit = (
-        "scale=w='min(1280,iw)':h='min(1280,ih)':force_original_aspect_ratio=decrease"
-        ":force_divisible_by=2,setsar=1"
-    )
+def make_thumbnail(video: Path, at_ms: int, output: Path, max_side: int = 1280) -> Path:
+    """One JPEG of `video` at `at_ms`, its size or at most `max_side` pixels on the long side."""
     try:
         with atomic_output(output) as partial:
-            run_ffmpeg(
-                [
-                    *("-v", "error", "-y", "-ss", seconds_arg(at_ms), "-i", file_arg(video)),
-                    *("-frames:v", "1", "-vf", fit, "-q:v", "3", "-map_metadata", "-1"),
-                    *("-update", "1", "-f", "image2", file_arg(partial)),
-                ]
-            )
-            if not partial.exists():
-                raise RenderError(video, at_ms, at_ms, "thumbnail", "no frame at that time")
+            _grab_frame(video, at_ms, partial, max_side, THUMBNAIL_QUALITY, "thumbnail")
     except FFmpegError as exc:
         raise RenderError(video, at_ms, at_ms, "thumbnail", exc.last_line) from exc
     return output
+
+
+def make_preview(video: Path, at_ms: int, output: Path, max_bytes: int = PREVIEW_MAX_BYTES) -> Path:
+    """A JPEG of `video` at `at_ms` within Telegram's thumbnail limits: at most 320 px on the
+    long side and under `max_bytes` (200 kB). Made by the render step so channels do no media
+    work; a grainy picture too big at the best quality is tried at lower ones. Raises
+    `RenderError` if none fits."""
+    try:
+        with atomic_output(output) as partial:
+            for quality in PREVIEW_QUALITIES:
+                _grab_frame(video, at_ms, partial, PREVIEW_MAX_SIDE, quality, "preview")
+                size = partial.stat().st_size
+                if size < max_bytes:
+                    break
+            else:
+                reason = (
+                    f"the preview is {size / 1000:.1f} kB even at JPEG quality {quality}, over "
+                    f"{max_bytes / 1000:g} kB; choose another time for it"
+                )
+                raise RenderError(video, at_ms, at_ms, "preview", reason)
+    except FFmpegError as exc:
+        raise RenderError(video, at_ms, at_ms, "preview", exc.last_line) from exc
+    return output
+
+
+def _grab_frame(
+    video: Path, at_ms: int, target: Path, max_side: int, quality: int, what: str
+) -> None:
+    """Write the frame of `video` at `at_ms` to `target` as a JPEG (ffmpeg's -q:v `quality`)."""
+    fit = (
+        f"scale=w='min({max_side},iw)':h='min({max_side},ih)':force_original_aspect_ratio=decrease"
+        ":force_divisible_by=2,setsar=1"
+    )
+    run_ffmpeg(
+        [
+            *("-v", "error", "-y", "-ss", seconds_arg(at_ms), "-i", file_arg(video)),
+            *("-frames:v", "1", "-vf", fit, "-q:v", str(quality), "-map_metadata", "-1"),
+            *("-update", "1", "-f", "image2", file_arg(target)),
+        ]
+    )
+    if not target.exists():
+        raise RenderError(video, at_ms, at_ms, what, "no frame at that time")

@@ -2,25 +2,25 @@
 
 A wrong sidecar is an error that names the file, the line and the field, and says what is
 expected there. Consent defaults to `internal`: nothing leaves the organisation unless a person
-said so.
+said so. The models themselves (`Sidecar`, `Person`) are the catalog's: it stores them as
+they are read here.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
+from catalog.models import Person, Sidecar
 from media.errors import MediaError
 
-Consent = Literal["public", "partners", "internal"]
+__all__ = ["Person", "Sidecar", "SidecarError", "read_sidecar", "sidecar_path"]
+
 SIDECAR_SUFFIXES = (".yaml", ".yml")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 
 class SidecarError(MediaError):
@@ -32,43 +32,6 @@ class SidecarError(MediaError):
         self.line = line
         self.field = field
         self.problem = problem
-
-
-class Person(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(min_length=1)
-    role: str = ""
-    minor: bool = False
-    consent: Consent = "internal"
-
-
-class Sidecar(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    language: str | None = None
-    title: str = ""
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    recorded: date | None = None
-    location: str = ""
-    consent: Consent = "internal"
-    people: tuple[Person, ...] = ()
-    subtitle_profile: str | None = None
-
-    @field_validator("language")
-    @classmethod
-    def _iso_639_1(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.strip().lower()
-        if not _LANGUAGE.match(code):
-            raise ValueError("use a two-letter ISO 639-1 code such as ru, ky, kk, uz, tg or en")
-        return code
-
-    @property
-    def has_minors(self) -> bool:
-        return any(person.minor for person in self.people)
 
 
 def sidecar_path(media: Path) -> Path | None:

@@ -1,24 +1,291 @@
-"""What is left to do under the current settings, decided before any flow starts."""
+"""One plan of work: every "is this current?" key, and what a run has to do.
+
+Each output is recorded with the key of what it was made from, and the keys are derived from
+inputs only, never by rebuilding an output and hashing it:
+
+    transcript   the transcription options (engine, model name, precision, beam, VAD, task,
+                 language): `transcript_key`
+    subtitles    the transcript's key and the reading rules: `rules_key`
+    selection    the transcript's key, the clip rules and the staff's clips file: `selection_key`
+    render       the footage's bytes, the clip's span, the profile, branding, encoder settings,
+                 what its captions and subtitles are made from: `render_key`
+
+and `PLAN_VERSION`, which a code change that alters any output bumps, so that everything is
+made again once. So deciding what is stale reads the catalog and the settings, a file's
+existence and the staff's clips file, and never a transcript: `voices run` with nothing new
+reads no transcript and lays out no cue.
+
+A run computes its `Plan` once, before any flow starts.
+"""
 
 from __future__ import annotations
 
-from catalog.store import FootageRecord
-from pipeline.clips import clips_to_render, selection_is_current
-from pipeline.footage import Context, clip_files_for_known_footage, needs_work, new_files
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from catalog.models import ClipRecord, FootageRecord
+from config import Settings
+from media.clipfile import CLIPS_SUFFIX
+from media.ingest import LIBRARY_CLIPS_FILE, fingerprint, late_clip_files, pending_files
+from media.render import Branding, RenderProfile, fits
+from media.selection import ClipRules
+from pipeline.context import Context
+from subtitles.engines import TranscribeOptions
+from subtitles.languages import decode_language
+from subtitles.models import ReadingRules, Task
+
+# Bump when a change of code changes what an output is made of (a transcript's layout, a
+# render's filters): every output made under another version is made again.
+PLAN_VERSION = 2
 
 
-def footage_to_process(ctx: Context) -> list[FootageRecord]:
+def _digest(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+# transcripts
+
+
+def transcribe_options(settings: Settings, footage: FootageRecord, task: Task) -> TranscribeOptions:
+    """Options for `task` on `footage`, with the model as configured (not yet resolved)."""
+    t = settings.transcription
+    spoken = (
+        footage.language
+        if task == "translate"
+        else footage.sidecar.language or t.default_language or None
+    )
+    label = t.model_for(spoken)
+    return TranscribeOptions(
+        engine=t.engine,
+        model=label,
+        model_label=label,
+        device=t.device,
+        compute_type=t.compute_type,
+        beam_size=t.beam_size,
+        vad=t.vad,
+        task=task,
+        language=decode_language(spoken, t.language_fallbacks),
+        spoken_language=spoken,
+    )
+
+
+def transcript_key(options: TranscribeOptions) -> str:
+    """The key of a transcript: its options, with the model by the name it was asked by (where
+    its files lie on this machine does not change the words)."""
+    return hashlib.sha256(options.model_dump_json(exclude={"model"}).encode()).hexdigest()
+
+
+def key_for(settings: Settings, footage: FootageRecord, task: Task) -> str:
+    return transcript_key(transcribe_options(settings, footage, task))
+
+
+def wants_translation(settings: Settings, footage: FootageRecord) -> bool:
+    return settings.transcription.translate_to_english and footage.language not in (None, "en")
+
+
+def tasks_for(settings: Settings, footage: FootageRecord) -> list[Task]:
+    """The transcripts a footage should have: its words, and English when it is not English."""
+    return ["transcribe", "translate"] if wants_translation(settings, footage) else ["transcribe"]
+
+
+# subtitles
+
+
+def reading_rules(settings: Settings, footage: FootageRecord) -> ReadingRules:
+    return settings.subtitles.rules(footage.sidecar.subtitle_profile)
+
+
+def rules_key(rules: ReadingRules) -> str:
+    return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()
+
+
+# selection
+
+
+def clip_rules(settings: Settings) -> ClipRules:
+    c = settings.clips
+    return ClipRules(
+        min_ms=round(c.min_seconds * 1000),
+        max_ms=round(c.max_seconds * 1000),
+        padding_ms=c.padding_ms,
+        max_candidates=c.max_candidates,
+        keywords=tuple(c.keywords),
+    )
+
+
+def clips_file(footage: FootageRecord) -> Path | None:
+    """The staff's clips file kept beside the original, if the footage is in the library."""
+    return footage.library_path.parent / LIBRARY_CLIPS_FILE if footage.library_path else None
+
+
+def selection_key(settings: Settings, footage: FootageRecord) -> str:
+    """What the clip selection is made from: the transcript, the clip rules, the clips file."""
+    path = clips_file(footage)
+    staff = hashlib.sha256(path.read_bytes()).hexdigest() if path and path.is_file() else ""
+    return _digest(
+        f"v{PLAN_VERSION}",
+        key_for(settings, footage, "transcribe"),
+        clip_rules(settings).model_dump_json(),
+        staff,
+    )
+
+
+# rendering
+
+
+def caption_task(settings: Settings, footage: FootageRecord) -> Task | None:
+    """Which transcript the burned-in captions come from (None: no captions)."""
+    choice = settings.clips.caption_language
+    if choice == "none":
+        return None
+    if choice == "en" and wants_translation(settings, footage):
+        return "translate"
+    return "transcribe"
+
+
+def wanted_profiles(settings: Settings, clip: ClipRecord) -> list[RenderProfile]:
+    """The configured profiles this clip fits (a profile may cap the length)."""
+    profiles = [settings.render.profile(name) for name in settings.clips.render]
+    branding = settings.render.branding
+    return [p for p in profiles if fits(p, branding, clip.duration_ms)]
+
+
+def render_key(
+    settings: Settings, footage: FootageRecord, clip: ClipRecord, profile: RenderProfile
+) -> str:
+    """Everything one render of a clip (and the clip's subtitle files) is made from."""
+    captions = caption_task(settings, footage)
+    return _digest(
+        f"v{PLAN_VERSION}",
+        footage.sha256,
+        f"{clip.start_ms}-{clip.end_ms}",
+        profile.model_dump_json(),
+        _branding_inputs(settings.render.branding),
+        settings.render.encode.model_dump_json(),
+        key_for(settings, footage, captions) if captions else "no captions",
+        *(key_for(settings, footage, task) for task in tasks_for(settings, footage)),
+        rules_key(reading_rules(settings, footage)),
+    )
+
+
+def _branding_inputs(branding: Branding) -> str:
+    """The branding settings, and the logo's bytes (a new logo under the same name counts)."""
+    logo = branding.logo
+    logo_hash = hashlib.sha256(logo.read_bytes()).hexdigest() if logo and logo.is_file() else ""
+    return branding.model_dump_json() + logo_hash
+
+
+def renders_current(settings: Settings, footage: FootageRecord, clip: ClipRecord) -> bool:
+    if clip.error or clip.package is None or not clip.package.is_dir():
+        return False
+    for profile in wanted_profiles(settings, clip):
+        done = clip.renders.get(profile.name)
+        if done is None or done.key != render_key(settings, footage, clip, profile):
+            return False
+        if not done.path.is_file():
+            return False
+    return True
+
+
+def clips_to_render(ctx: Context, footage: FootageRecord) -> list[ClipRecord]:
+    """Clips (not rejected) whose renders are missing or made from other inputs."""
     return [
-        f
-        for f in ctx.catalog.workable_footage()
-        if needs_work(ctx, f) or not selection_is_current(ctx, f) or clips_to_render(ctx, f)
+        c
+        for c in ctx.catalog.clips_of(footage.id)
+        if c.decision != "rejected" and not renders_current(ctx.settings, footage, c)
     ]
 
 
-def has_work(ctx: Context) -> bool:
-    """Cheap check before starting any flow: new files in the inbox or unfinished footage."""
-    return (
-        bool(new_files(ctx))
-        or bool(clip_files_for_known_footage(ctx))
-        or bool(footage_to_process(ctx))
+# the plan
+
+
+class FootageWork(BaseModel):
+    """What one footage still needs under the current settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    footage: FootageRecord
+    transcripts: tuple[Task, ...] = ()  # to make
+    subtitles: tuple[Task, ...] = ()  # to lay out (their transcript exists or is to be made)
+    select: bool = False
+    renders: tuple[int, ...] = ()  # clip ids, as the clips stand before selection
+
+    @property
+    def idle(self) -> bool:
+        return not (self.transcripts or self.subtitles or self.select or self.renders)
+
+
+class Plan(BaseModel):
+    """A run's work, computed once: inbox files to file, and footage to bring up to date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    new_files: tuple[Path, ...] = ()
+    clip_files: tuple[tuple[int, Path], ...] = ()  # (footage id, clips file in the inbox)
+    footage: tuple[FootageWork, ...] = ()
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.new_files or self.clip_files or self.footage)
+
+
+def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
+    settings, catalog = ctx.settings, ctx.catalog
+    if footage.status == "failed" or footage.language is None:  # from the start
+        tasks = tuple(tasks_for(settings, footage))
+        return FootageWork(
+            footage=footage,
+            transcripts=tasks,
+            subtitles=tasks,
+            select=True,
+            renders=tuple(c.id for c in clips_to_render(ctx, footage)),
+        )
+    transcripts, subtitles = [], []
+    rules = rules_key(reading_rules(settings, footage))
+    for task in tasks_for(settings, footage):
+        found = catalog.transcript(footage.id, key_for(settings, footage, task))
+        if found is None or not found.path.is_file():
+            transcripts.append(task)
+            subtitles.append(task)
+        elif not catalog.has_subtitles(found.id, rules):
+            subtitles.append(task)
+    return FootageWork(
+        footage=footage,
+        transcripts=tuple(transcripts),
+        subtitles=tuple(subtitles),
+        select=footage.clips_key != selection_key(settings, footage),
+        renders=tuple(c.id for c in clips_to_render(ctx, footage)),
+    )
+
+
+def new_files(ctx: Context, settle_seconds: float = 0.0) -> list[Path]:
+    """Inbox files to ingest: all but those held for a sidecar fix that nobody has touched."""
+    held = ctx.catalog.held_fingerprints()
+    files = pending_files(ctx.dirs.inbox, settle_seconds)
+    return [path for path in files if fingerprint(path) not in held]
+
+
+def clip_files_for_known_footage(ctx: Context) -> list[tuple[FootageRecord, Path]]:
+    """Clips files in the inbox whose footage is already in the library."""
+    found = []
+    for path in late_clip_files(ctx.dirs.inbox):
+        footage = ctx.catalog.footage_by_stem(path.name.removesuffix(CLIPS_SUFFIX))
+        if footage is not None:
+            found.append((footage, path))
+    return found
+
+
+def make_plan(ctx: Context) -> Plan:
+    """Everything left to do under the current settings, from the catalog and the inbox."""
+    work = (footage_work(ctx, f) for f in ctx.catalog.workable_footage())
+    return Plan(
+        new_files=tuple(new_files(ctx)),
+        clip_files=tuple((f.id, path) for f, path in clip_files_for_known_footage(ctx)),
+        footage=tuple(w for w in work if not w.idle),
     )

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog.consent import Audience, blocked_reason
+from catalog.consent import blocked_reason
 from catalog.ledger import (
-    PublicationRecord,
     approved_clips,
+    mark_done,
+    mark_problem,
+    mark_uploading,
     publication,
-    update_publication,
+    save_session,
 )
-from catalog.store import ClipRecord, FootageRecord
+from catalog.models import Audience, ClipRecord, FootageRecord, PublicationRecord, UploadSession
 from channels.base import Channel, PublishRequest, RemoteResult, marker_line
 from channels.errors import (
     ChannelError,
@@ -27,7 +29,7 @@ from channels.errors import (
 from config import Settings
 from media.errors import MediaError
 from media.shrink import shrink_to_fit
-from pipeline.footage import Context
+from pipeline.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -122,26 +124,27 @@ def request_for(
     ctx: Context, clip: ClipRecord, footage: FootageRecord, target: Target, marker: str
 ) -> PublishRequest:
     render = clip.renders[target.profile]
-    people = footage.people
-    minors = any(p.get("minor") for p in people)
-    kids = (
-        ctx.settings.youtube.made_for_kids_with_minors
-        if minors
-        else ctx.settings.youtube.made_for_kids
-    )
-    now = datetime.now(UTC)
+    youtube = ctx.settings.youtube
+    kids = youtube.made_for_kids_with_minors if footage.has_minors else youtube.made_for_kids
     publish_at = clip.publish_at
     return PublishRequest(
         clip_id=clip.id,
-        video=Path(render["path"]),
+        video=render.path,
+        width=render.width,
+        height=render.height,
+        duration_ms=render.duration_ms,
         title=clip.title,
         description=clip.description,
-        tags=tuple(footage.sidecar.get("tags") or ()),
+        tags=footage.sidecar.tags,
         language=footage.language,
-        subtitles=clip.subtitles,
-        thumbnail=Path(clip.thumbnail) if clip.thumbnail else None,
+        subtitles={
+            language: {"srt": str(files.srt), "vtt": str(files.vtt)}
+            for language, files in clip.subtitles.items()
+        },
+        thumbnail=clip.thumbnail,
+        preview=clip.preview,
         made_for_kids=kids,
-        publish_at=publish_at if publish_at and publish_at > now else None,
+        publish_at=publish_at if publish_at and publish_at > datetime.now(UTC) else None,
         marker=marker,
     )
 
@@ -169,21 +172,19 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
         return record  # unconfirmed: a person must look at the channel (`voices resolve`)
     reason = _blocked(clip, footage, target)
     if reason:
-        return update_publication(ctx.catalog, record.id, status="blocked", error=reason)
+        return mark_problem(ctx.catalog, record.id, "blocked", reason)
     try:
         request = fit_for_channel(
             request_for(ctx, clip, footage, target, record.marker), target.channel
         )
     except ChannelError as exc:
-        update_publication(ctx.catalog, record.id, status="failed", error=str(exc))
+        mark_problem(ctx.catalog, record.id, "failed", str(exc))
         raise
     if record.attempts > 0 and not record.session:  # an earlier try may have reached it
         settled = _ask_remote(ctx, record, target.channel, request)
         if settled is not None:
             return settled
-    record = update_publication(
-        ctx.catalog, record.id, status="uploading", attempts=record.attempts + 1, error=""
-    )
+    record = mark_uploading(ctx.catalog, record.id)
     return _call(ctx, record, target, request)
 
 
@@ -201,23 +202,23 @@ def _ask_remote(
             f"{request.clip_id}; look for the line '{marker_line(record.marker)}' in "
             "the channel, then run `voices resolve`"
         )
-        return update_publication(ctx.catalog, record.id, status="unconfirmed", error=problem)
+        return mark_problem(ctx.catalog, record.id, "unconfirmed", problem)
     return None
 
 
 def _call(
     ctx: Context, record: PublicationRecord, target: Target, request: PublishRequest
 ) -> PublicationRecord:
-    def save_session(session: dict[str, object]) -> None:
-        update_publication(ctx.catalog, record.id, session=session)
+    def save(session: UploadSession) -> None:
+        save_session(ctx.catalog, record.id, session)
 
     try:
-        result = target.channel.publish(request, record.session or None, save_session)
+        result = target.channel.publish(request, record.session or None, save)
     except UnconfirmedPublicationError as exc:
-        update_publication(ctx.catalog, record.id, status="unconfirmed", error=str(exc))
+        mark_problem(ctx.catalog, record.id, "unconfirmed", str(exc))
         raise
     except ChannelError as exc:
-        update_publication(ctx.catalog, record.id, status="failed", error=str(exc))
+        mark_problem(ctx.catalog, record.id, "failed", str(exc))
         raise
     return _done(ctx, record, result, request)
 
@@ -226,25 +227,22 @@ def _done(
     ctx: Context, record: PublicationRecord, result: RemoteResult, request: PublishRequest
 ) -> PublicationRecord:
     log.info("clip %d on %s: %s %s", request.clip_id, record.channel, result.status, result.url)
-    return update_publication(
+    return mark_done(
         ctx.catalog,
         record.id,
         status=result.status,
         remote_id=result.remote_id,
         url=result.url,
-        error="",
-        session={},
-        published_at=datetime.now(UTC),
         scheduled_at=request.publish_at,
     )
 
 
 def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | None:
-    reason = blocked_reason(footage.consent, footage.people, target.audience)
+    reason = blocked_reason(footage.sidecar, target.audience)
     if reason:
         return f"consent: {reason}"
     render = clip.renders.get(target.profile)
-    if render is None or not Path(render["path"]).is_file():
+    if render is None or not render.path.is_file():
         return f"no '{target.profile}' render of this clip; run `voices run` first"
     return None
 

@@ -4,8 +4,9 @@
 
 One server-rendered page (no JavaScript; English and Russian; fits a phone) lists the approved
 clips whose consent allows partners, each with a player and its downloads; the file routes are
-in `web.portal_downloads`. Every response carries the security headers below, and the
-page's only inline code is its stylesheet, allowed by a per-request nonce.
+in `web.portal_downloads`, and what the routes share is `web.state.Portal`. Every response
+carries the security headers below, and the page's only inline code is its stylesheet, allowed
+by a per-request nonce.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from catalog.store import Catalog
+from config import Settings
 from web.portal_access import (
     COOKIE_SECONDS,
     TOKEN_COOKIE,
@@ -36,53 +35,20 @@ from web.portal_access import (
     Unauthorized,
 )
 from web.portal_clips import ClipView, Filters, narrow, visible_clips
-from web.portal_files import export_roots
-from web.portal_text import LANG_COOKIE, choose_language, language_name, messages
+from web.portal_downloads import download_routes
+from web.portal_text import language_name, messages
+from web.state import Portal, ui_language
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).parent / "templates"
 CSP = (
     "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'nonce-{nonce}'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 
-class PortalSettings(Protocol):
-    """What the portal needs of `config.Settings` (so channels/ does not import config)."""
-
-    @property
-    def workspace(self) -> Path: ...
-
-    @property
-    def catalog_url(self) -> str: ...
-
-
-class Portal:
-    """What the routes share: the catalog, the export folders, the brake, the templates."""
-
-    def __init__(self, settings: PortalSettings, limiter: FailureLimiter | None) -> None:
-        self.catalog = Catalog(settings.catalog_url)
-        self.roots = export_roots(settings.workspace)
-        self.limiter = limiter if limiter is not None else FailureLimiter()
-        self.templates = Jinja2Templates(directory=TEMPLATES)
-
-    def render(
-        self, request: Request, name: str, context: dict[str, Any], status: int = 200
-    ) -> Response:
-        lang, remember = ui_language(request)
-        context |= {"lang": lang, "t": messages(lang), "nonce": request.state.csp_nonce}
-        response = self.templates.TemplateResponse(request, name, context, status_code=status)
-        response.headers["Cache-Control"] = "no-store"
-        if remember:
-            response.set_cookie(LANG_COOKIE, lang, max_age=COOKIE_SECONDS, samesite="lax")
-        return response
-
-
-def create_app(settings: PortalSettings, *, limiter: FailureLimiter | None = None) -> FastAPI:
-    """The portal over `settings.workspace`'s exports and `settings.catalog_url`."""
-    from web.portal_downloads import download_routes
-
+def create_app(settings: Settings, *, limiter: FailureLimiter | None = None) -> FastAPI:
+    """The portal over `settings.workspace`'s exports and its catalog."""
     portal = Portal(settings, limiter)
 
     @asynccontextmanager
@@ -99,14 +65,6 @@ def create_app(settings: PortalSettings, *, limiter: FailureLimiter | None = Non
     app.include_router(page_routes(portal))
     app.include_router(download_routes(portal))
     return app
-
-
-def ui_language(request: Request) -> tuple[str, bool]:
-    return choose_language(
-        request.query_params.get("lang"),
-        request.cookies.get(LANG_COOKIE),
-        request.headers.get("accept-language"),
-    )
 
 
 def page_routes(portal: Portal) -> APIRouter:

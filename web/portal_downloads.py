@@ -18,7 +18,6 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, HTTPException, Response
 from starlette.responses import FileResponse
@@ -37,9 +36,7 @@ from web.portal_files import (
     subtitle_file,
     thumbnail_file,
 )
-
-if TYPE_CHECKING:
-    from web.portal import Portal
+from web.state import Portal
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 import pytest
 
@@ -30,7 +29,7 @@ from channels.telegram import (
     build_caption,
     message_url,
 )
-from media.ffmpeg import file_arg, run_ffmpeg
+from media.render import make_preview
 from tests.channels.fake_telegram import FakeTelegram
 from tests.helpers import data
 
@@ -40,15 +39,9 @@ CHAT = "@voices_test"
 
 
 @pytest.fixture(scope="module")
-def big_thumbnail(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1920x1080 PNG frame of the clip, with grain: over Telegram's 320 px and 200 kB."""
-    path = tmp_path_factory.mktemp("thumbnail") / "thumbnail.png"
-    scale = "scale=1920:1080,noise=alls=30:allf=u"  # grain, so the PNG is large
-    run_ffmpeg(
-        ["-v", "error", "-i", file_arg(VIDEO), "-frames:v", "1", "-vf", scale, file_arg(path)]
-    )
-    assert path.stat().st_size > 200_000
-    return path
+def preview(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The preview the render step makes for Telegram: a JPEG, 320 px, under 200 kB."""
+    return make_preview(VIDEO, 1000, tmp_path_factory.mktemp("preview") / "preview.jpg")
 
 
 @pytest.fixture
@@ -107,17 +100,18 @@ def full_text(exc: BaseException) -> str:
 def test_publish_sends_one_message_with_the_file_caption_and_thumbnail(
     fake: FakeTelegram,
     client: httpx.Client,
-    big_thumbnail: Path,
-    tmp_path: Path,
+    preview: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     long_description = "Кандидаттар шайлоочулар менен жолугушту 🗳. " * 60
     telegram = channel(fake, client)
-
-    result = telegram.publish(
-        request(thumbnail=big_thumbnail, description=long_description), None, no_save
+    # What the render step recorded about the video (the channel never opens it).
+    clip = request(
+        preview=preview, description=long_description, width=1080, height=1920, duration_ms=29_500
     )
+
+    result = telegram.publish(clip, None, no_save)
 
     assert len(fake.messages) == 1
     message = fake.messages[0]
@@ -127,16 +121,10 @@ def test_publish_sends_one_message_with_the_file_caption_and_thumbnail(
     assert len(message.caption.encode("utf-16-le")) // 2 <= 1024
     assert message.caption.startswith("Voters in Naryn on the new polling stations\n\n")
     assert message.caption.endswith(f"…\n\nref: {MARKER}")
-    with av.open(str(VIDEO)) as container:
-        stream = container.streams.video[0]
-        size = (stream.codec_context.width, stream.codec_context.height)
-    assert (int(message.fields["width"]), int(message.fields["height"])) == size
-    assert int(message.fields["duration"]) > 0
-    assert message.thumbnail is not None and len(message.thumbnail) < 200_000
-    (tmp_path / "sent.jpg").write_bytes(message.thumbnail)
-    with av.open(str(tmp_path / "sent.jpg")) as picture:
-        frame = next(picture.decode(video=0))
-    assert max(frame.width, frame.height) <= 320 and frame.width == 320
+    # As the render step recorded them; the duration in whole seconds, half up.
+    assert (message.fields["width"], message.fields["height"]) == ("1080", "1920")
+    assert message.fields["duration"] == "30"
+    assert message.thumbnail == preview.read_bytes()
     assert result.remote_id == f"{CHAT}:{message.message_id}"
     assert result.url == f"https://t.me/voices_test/{message.message_id}"
     assert telegram.find_existing(request()) is None
@@ -144,10 +132,14 @@ def test_publish_sends_one_message_with_the_file_caption_and_thumbnail(
     assert "<token>" in caplog.text  # httpx's request lines were logged, redacted
 
 
-def test_publish_without_thumbnail_sends_none(fake: FakeTelegram, client: httpx.Client) -> None:
-    channel(fake, client).publish(request(), None, no_save)
+def test_publish_without_preview_or_facts_sends_none_of_them(
+    fake: FakeTelegram, client: httpx.Client, preview: Path
+) -> None:
+    # A full-size thumbnail (for YouTube) is not Telegram's: without a preview none is sent.
+    channel(fake, client).publish(request(thumbnail=preview), None, no_save)
 
     assert [m.thumbnail for m in fake.messages] == [None]
+    assert not {"width", "height", "duration", "thumbnail"} & set(fake.messages[0].fields)
     assert fake.messages[0].caption == (
         f"Voters in Naryn on the new polling stations\n\nShort clip.\n\nref: {MARKER}"
     )
@@ -239,6 +231,27 @@ def test_size_limit_is_enforced_before_any_upload(
     local = channel(fake, client, local_server=True)
     with pytest.raises(InvalidRequestError, match=r"2000 MB limit; render a smaller copy$"):
         local.publish(request(video=sparse), None, no_save)
+    assert fake.calls == []
+
+
+def test_a_short_clip_lasts_at_least_a_second(fake: FakeTelegram, client: httpx.Client) -> None:
+    channel(fake, client).publish(request(duration_ms=400), None, no_save)
+
+    assert fake.messages[0].fields["duration"] == "1"
+    assert "width" not in fake.messages[0].fields  # no size recorded, none sent
+
+
+def test_a_preview_over_200_kb_is_refused_before_any_upload(
+    fake: FakeTelegram, client: httpx.Client, tmp_path: Path
+) -> None:
+    too_big = tmp_path / "preview.jpg"
+    too_big.write_bytes(b"\xff\xd8" + bytes(200_000))
+    with pytest.raises(InvalidRequestError, match=r"preview .*preview\.jpg is 200 kB, over"):
+        channel(fake, client).publish(request(preview=too_big), None, no_save)
+
+    missing = tmp_path / "gone.jpg"
+    with pytest.raises(InvalidRequestError, match=r"gone\.jpg cannot be read"):
+        channel(fake, client).publish(request(preview=missing), None, no_save)
     assert fake.calls == []
 
 

@@ -12,11 +12,19 @@ from typing import Any
 import pytest
 
 from catalog import Catalog
-from catalog.ledger import publication, update_publication
-from catalog.store import ClipDraft
+from catalog.ledger import mark_uploading, publication
+from catalog.models import (
+    ClipDraft,
+    ClipOutputs,
+    NewFootage,
+    RenderOutput,
+    Sidecar,
+    SubtitleFiles,
+)
 from config import load_settings
 from flows.locks import Busy, exclusive
 from flows.publish import publish_flow
+from pipeline.context import open_catalog
 from tests.channels.fake_telegram import TOKEN, FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
 from tests.helpers import data, status, voices
@@ -33,16 +41,18 @@ def add_footage(
 ) -> tuple[int, list[int]]:
     """A processed footage with two rendered clips: real MP4 bytes, subtitles, a thumbnail."""
     sha = (name.encode().hex() * 64)[:64]
-    sidecar = {"consent": consent, "people": people, "tags": ["family"], "title": name}
+    sidecar = Sidecar.model_validate(
+        {"consent": consent, "people": people, "tags": ["family"], "title": name, "language": "ky"}
+    )
     footage = catalog.record_footage(
-        sha,
-        f"{name}.mp4",
-        "processed",
-        "/lib",
-        library_path="/lib",
-        consent=consent,
-        sidecar=sidecar,
-        language="ky",
+        NewFootage(
+            sha256=sha,
+            source_name=f"{name}.mp4",
+            status="processed",
+            path=Path("/lib"),
+            library_path=Path("/lib"),
+            sidecar=sidecar,
+        )
     )
     drafts = [
         ClipDraft(start_ms=0, end_ms=20_000, text=f"{name} one", title=f"{name} 1"),
@@ -64,15 +74,20 @@ def add_footage(
                 f"WEBVTT\n\n00:00.000 --> 00:02.000\n{lang} {clip.id}\n", encoding="utf-8"
             )
         shutil.copy(video, folder / "tv.mp4")
-        catalog.update_clip(
-            clip.id,
-            renders={p: {"path": str(folder / f"{p}.mp4"), "key": "k"} for p in ("vertical", "tv")},
-            subtitles={
-                lang: {k: str(folder / f"{lang}.{k}") for k in ("srt", "vtt")}
-                for lang in ("ky", "en")
-            },
-            package=str(folder),
+        renders = {
+            p: RenderOutput(
+                path=folder / f"{p}.mp4", key="k", width=1080, height=1920, duration_ms=20_000
+            )
+            for p in ("vertical", "tv")
+        }
+        subtitles = {
+            lang: SubtitleFiles(srt=folder / f"{lang}.srt", vtt=folder / f"{lang}.vtt")
+            for lang in ("ky", "en")
+        }
+        catalog.record_outputs(
+            clip.id, ClipOutputs(renders=renders, subtitles=subtitles, thumbnail=None)
         )
+        catalog.set_package(clip.id, folder)
         ids.append(clip.id)
     return footage, ids
 
@@ -117,15 +132,14 @@ def test_only_approved_consented_clips_are_published_once(
 ) -> None:
     youtube: FakeYouTube = channels_env["youtube"]
     telegram: FakeTelegram = channels_env["telegram"]
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         _, (public, unapproved) = add_footage(catalog, isolated_env, "public", "public", [ADULT])
         _, (shy, _) = add_footage(catalog, isolated_env, "shy", "public", [ADULT, SHY])
         _, (internal, _) = add_footage(catalog, isolated_env, "internal", "internal", [])
         _, (kids, later) = add_footage(catalog, isolated_env, "kids", "public", [ADULT, CHILD])
         renders = {
-            c: Path(catalog.clip(c).renders["vertical"]["path"]).read_bytes()
-            for c in (public, kids, later)
+            c: catalog.clip(c).renders["vertical"].path.read_bytes() for c in (public, kids, later)
         }
     finally:
         catalog.close()
@@ -173,14 +187,14 @@ def test_a_crash_mid_upload_is_settled_by_asking_or_by_a_person(
     youtube: FakeYouTube = channels_env["youtube"]
     telegram: FakeTelegram = channels_env["telegram"]
     monkeypatch.setenv("VOICES_FOLDER__ENABLED", "false")
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         _, (clip, second) = add_footage(catalog, isolated_env, "crash", "public", [ADULT])
         # The process was killed mid-call on both channels: YouTube had stored the video,
         # Telegram may or may not have posted it. The ledger says "uploading" for both.
         for channel in ("youtube", "telegram"):
             record = publication(catalog, clip, channel)
-            update_publication(catalog, record.id, status="uploading", attempts=1)
+            mark_uploading(catalog, record.id)
         youtube_marker = publication(catalog, clip, "youtube").marker
         youtube.seed_videos(1, description=f"earlier upload\n\nref: {youtube_marker}")
         [seeded] = youtube.videos
@@ -215,7 +229,7 @@ def test_a_crash_mid_upload_is_settled_by_asking_or_by_a_person(
 
 
 def test_status_json_keeps_its_shape(isolated_env: Path) -> None:
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         add_footage(catalog, isolated_env, "shape", "public", [ADULT])
     finally:
@@ -247,7 +261,10 @@ def test_status_json_keeps_its_shape(isolated_env: Path) -> None:
         "publications",
         "downloads",
     } <= set(clip)
-    assert all(Path(path).is_absolute() for path in clip["renders"].values())
+    assert set(clip["renders"]) == {"vertical", "tv"}  # not an empty dict that passes `all`
+    for path in clip["renders"].values():  # absolute, in the workspace as mounted now
+        assert Path(path).is_absolute() and Path(path).is_relative_to(isolated_env)
+        assert Path(path).is_file()
 
 
 def test_a_lost_telegram_answer_waits_for_a_person(
@@ -256,7 +273,7 @@ def test_a_lost_telegram_answer_waits_for_a_person(
     telegram: FakeTelegram = channels_env["telegram"]
     for name in ("YOUTUBE", "FOLDER"):
         monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         _, (clip, _) = add_footage(catalog, isolated_env, "lost", "public", [ADULT])
     finally:
@@ -297,7 +314,7 @@ def test_check_reports_each_channel(
 
 
 def test_a_second_publisher_steps_aside(isolated_env: Path, channels_env: dict[str, Any]) -> None:
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         _, (clip, _) = add_footage(catalog, isolated_env, "busy", "public", [ADULT])
     finally:
@@ -328,10 +345,10 @@ def test_telegram_gets_a_smaller_copy_when_the_render_is_over_its_limit(
     for name in ("YOUTUBE", "FOLDER"):
         monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
     monkeypatch.setenv("VOICES_TELEGRAM__MAX_UPLOAD_MB", "2.5")
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         _, (clip, _) = add_footage(catalog, isolated_env, "big", "public", [ADULT])
-        render = Path(catalog.clip(clip).renders["vertical"]["path"])
+        render = catalog.clip(clip).renders["vertical"].path
         shutil.copy(data("auto_editor_example.mp4"), render)  # a whole 3 MB video
     finally:
         catalog.close()
@@ -351,7 +368,7 @@ def test_rejecting_a_scheduled_clip_says_it_is_still_scheduled_there(
 ) -> None:
     for name in ("TELEGRAM", "FOLDER"):
         monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         _, (clip, _) = add_footage(catalog, isolated_env, "later", "public", [ADULT])
     finally:

@@ -20,19 +20,25 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.flow_runs import resume_flow_run
 
-from catalog import Catalog
-from catalog.store import ClipDraft
+from catalog.models import ClipDraft, NewFootage
 from config import load_settings
 from flows.publish import review_flow
+from pipeline.context import open_catalog
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
 def make_clips(workspace: Path) -> tuple[int, int]:
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
         footage = catalog.record_footage(
-            "ab" * 32, "talk.mp4", "processed", "/x", library_path="/x"
+            NewFootage(
+                sha256="ab" * 32,
+                source_name="talk.mp4",
+                status="processed",
+                path=Path("/x"),
+                library_path=Path("/x"),
+            )
         )
         catalog.sync_clips(
             footage,
@@ -84,12 +90,12 @@ def test_review_run_waits_for_a_decision(isolated_env: Path) -> None:
     runner.join(timeout=60)
 
     assert result == {"approved": [first], "rejected": [second]}
-    catalog = Catalog(load_settings().catalog_url)
+    catalog = open_catalog(load_settings())
     try:
-        assert catalog.clip(first).status == "approved"
+        assert catalog.clip(first).decision == "approved"
         assert catalog.clip(first).approved_at is not None
         # A time typed in the UI without a zone is the campaign's (Asia/Bishkek, UTC+6).
         assert catalog.clip(first).publish_at == datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
-        assert catalog.clip(second).status == "rejected"
+        assert catalog.clip(second).decision == "rejected"
     finally:
         catalog.close()

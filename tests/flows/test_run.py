@@ -13,7 +13,7 @@ import webvtt
 from config import load_settings
 from flows.locks import exclusive
 from flows.process import process_flow
-from pipeline.footage import rules_key
+from pipeline.plan import rules_key
 from subtitles.layout import check_rules
 from subtitles.models import Cue, ReadingRules
 from tests.helpers import by_name, data, make_bad_inputs, mux_video, status, voices

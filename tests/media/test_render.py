@@ -22,12 +22,14 @@ from media.errors import RenderError
 from media.ffmpeg import file_arg, run_ffmpeg
 from media.library import partial_path
 from media.loudness import LoudnessMeasurement
+from media.probe import probe
 from media.render import (
     FONTS_DIR,
     Branding,
     RenderProfile,
     RenderRequest,
     RenderResult,
+    make_preview,
     make_thumbnail,
     render_clip,
     render_command,
@@ -439,6 +441,44 @@ def test_thumbnails_keep_the_size_up_to_1280_on_the_long_side(
         assert (image.format, image.size) == ("JPEG", (720, 1280))
     with Image.open(flat) as image:
         assert (image.format, image.size) == ("JPEG", (1080, 1080))
+
+
+def test_previews_fit_telegrams_thumbnail_limits(
+    vertical: RenderResult, square: RenderResult, folder: Path
+) -> None:
+    tall = make_preview(vertical.path, 1000, folder / "tall-preview.jpg")
+    flat = make_preview(square.path, 1000, folder / "flat-preview.jpg")
+    with Image.open(tall) as image:
+        assert (image.format, image.size) == ("JPEG", (180, 320))
+    with Image.open(flat) as image:
+        assert (image.format, image.size) == ("JPEG", (320, 320))
+    assert tall.stat().st_size < 200_000 and flat.stat().st_size < 200_000
+
+
+def test_a_preview_over_the_limit_is_made_at_a_lower_quality_or_refused(
+    vertical: RenderResult, folder: Path
+) -> None:
+    best = make_thumbnail(vertical.path, 1000, folder / "best.jpg", max_side=320)
+    limit = best.stat().st_size  # the best quality is just over this limit
+    smaller = make_preview(vertical.path, 1000, folder / "smaller.jpg", max_bytes=limit)
+    assert smaller.stat().st_size < limit
+    with Image.open(smaller) as image:
+        assert image.size == (180, 320)
+
+    never = folder / "never.jpg"
+    with pytest.raises(RenderError, match=r"over 0\.1 kB; choose another time") as caught:
+        make_preview(vertical.path, 1000, never, max_bytes=100)
+    assert caught.value.profile == "preview"
+    assert not never.exists() and not partial_path(never).exists()
+
+
+def test_a_render_is_the_profiles_size_and_the_length_it_reports(
+    vertical: RenderResult,
+) -> None:
+    """The render step records these for channels (Telegram's sendVideo) without a probe."""
+    info = probe(vertical.path)
+    assert (info.width, info.height, info.rotation) == (VERTICAL.width, VERTICAL.height, 0)
+    assert info.duration_ms == pytest.approx(vertical.duration_ms, abs=100)
 
 
 def test_the_command_cuts_accurately_and_strips_metadata(folder: Path) -> None:

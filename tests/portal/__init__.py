@@ -81,7 +81,7 @@ def _add_footage(
         library_path=str(raw),
         language=language,
         consent=consent,
-        sidecar={"title": name.replace("_", " ").title(), "people": people},
+        sidecar={"title": name.replace("_", " ").title(), "people": people, "consent": consent},
     )
     s.add(footage)
     s.flush()
@@ -99,7 +99,8 @@ def _media(workspace: Path, footage: Footage, clip: Clip, languages: list[str]) 
         write_srt(folder / f"{lang}.srt", CUE_TEXT[lang])
         write_vtt(folder / f"{lang}.vtt", CUE_TEXT[lang])
         subtitles[lang] = {"srt": str(folder / f"{lang}.srt"), "vtt": str(folder / f"{lang}.vtt")}
-    clip.renders = {"vertical": {"path": str(folder / "vertical.mp4"), "key": "k"}}
+    size = {"width": 1080, "height": 1920, "duration_ms": clip.end_ms - clip.start_ms}
+    clip.renders = {"vertical": {"path": str(folder / "vertical.mp4"), "key": "k", **size}}
     clip.subtitles, clip.thumbnail = subtitles, str(folder / "thumbnail.jpg")
     package = workspace / "packages" / f"clip-{clip.id}"
     package.mkdir(parents=True, exist_ok=True)
@@ -132,7 +133,7 @@ FOOTAGE: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
 
 def build_world(workspace: Path) -> World:
     """The workspace with its catalog, files and three partners (Alpha, Beta: ky, Gamma: gone)."""
-    catalog = Catalog(f"sqlite:///{workspace / 'catalog.sqlite'}")
+    catalog = Catalog(f"sqlite:///{workspace / 'catalog.sqlite'}", workspace)
     try:
         with catalog.session() as s:
             footage = {
@@ -199,7 +200,7 @@ def wait_for_downloads(
 ) -> list[dict[str, Any]]:
     """The clip's download log once `until` holds for it (or the time is up): the server logs a
     download just after the client has the body, so the log may trail by a moment."""
-    catalog = Catalog(world.catalog_url)
+    catalog = Catalog(world.catalog_url, world.workspace)
     try:
         deadline = time.monotonic() + seconds
         while True:

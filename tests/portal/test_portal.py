@@ -200,7 +200,7 @@ def _plant_escapes(world: World) -> None:
     (package / "square.mp4").symlink_to("/etc/passwd")
     (package / "de.vtt").symlink_to(catalog_file)
     (package / "de.srt").symlink_to(world.workspace / "library")
-    catalog = Catalog(world.catalog_url)
+    catalog = Catalog(world.catalog_url, world.workspace)
     try:
         with catalog.session() as s:
             public = s.get_one(Clip, world.clips["public"])
@@ -318,7 +318,7 @@ def test_partner_commands(world: World) -> None:
     assert added.exit_code == 0, added.output
     token = re.search(r"http://127\.0\.0\.1:9000/\?token=([A-Za-z0-9_-]{43})\n", added.output)
     assert token is not None
-    catalog = Catalog(world.catalog_url)
+    catalog = Catalog(world.catalog_url, world.workspace)
     try:
         partner = partner_for_token(catalog, token.group(1))
         assert partner is not None and partner.languages == ("ky", "ru")

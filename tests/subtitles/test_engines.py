@@ -37,7 +37,9 @@ def run(engine: str, audio_file: Path, model_cache: Path, **options: object) -> 
     model = resolve_model("base", engine, model_cache)
     return transcribe(
         decode_audio(audio_file),
-        TranscribeOptions(engine=engine, model=model, model_label="base", **options),
+        TranscribeOptions.model_validate(
+            {"engine": engine, "model": model, "model_label": "base", **options}
+        ),
     )
 
 
@@ -66,7 +68,10 @@ def test_long_recording_end_to_end(bush_transcript: Transcript) -> None:
     transcript = bush_transcript
 
     assert transcript.duration_ms == pytest.approx(198_734, abs=50)
-    assert transcript.language == "en" and transcript.language_probability
+    assert transcript.language == "en"
+    # Clear English read by one speaker: detection is near certain (0.99 with base, int8).
+    assert transcript.language_probability is not None
+    assert transcript.language_probability > 0.9
     # The reference is an edited ASR output with known errors of its own.
     assert wer(transcript.text, reference("bush_columbia_address_2003.txt")) <= 0.12
     assert_word_times_sane(transcript)
@@ -78,7 +83,8 @@ def test_long_recording_end_to_end(bush_transcript: Transcript) -> None:
         if rules.max_cps >= 17:
             assert problems == []
         else:  # an adult speaker read at a child's pace: a few cues cannot keep up
-            assert len(problems) <= len(cues) // 10, problems
+            # A few (2 of 39 with base, int8): some, but no more than one cue in ten.
+            assert 0 < len(problems) <= len(cues) // 10, problems
             assert all("characters per second" in p for p in problems)
         shown = " ".join(cue.text for cue in cues)
         assert shown.split() == " ".join(w.text for w in transcript.words).split()

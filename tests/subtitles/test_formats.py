@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import html
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import srt
@@ -134,6 +137,35 @@ def test_files_are_utf8_and_replaced_atomically(tmp_path: Path) -> None:
     assert "Сегодня мы говорим" in path.read_bytes().decode("utf-8")
     assert b"\r" not in path.read_bytes()
     assert (tmp_path / "clip.vtt").read_bytes().startswith(b"WEBVTT\n\n")
+
+
+@pytest.mark.parametrize("write", [write_srt, write_vtt])
+def test_a_write_that_fails_half_way_leaves_the_old_file_whole(
+    write: Callable[[Sequence[Cue], Path], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The disk fills up half way through the new file: wherever the writer was writing gets
+    half of it, and the old file at the final path must still be whole."""
+    path = tmp_path / "clip.srt"
+    path.write_text("old content", encoding="utf-8")
+
+    def write_bytes_half(self: Path, data: bytes) -> int:
+        with open(self, "wb") as out:
+            out.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    def write_text_half(self: Path, text: str, *args: Any, **kwargs: Any) -> int:
+        return write_bytes_half(self, text.encode("utf-8"))
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes_half)
+    monkeypatch.setattr(Path, "write_text", write_text_half)
+
+    with pytest.raises(OSError, match="No space left"):
+        write(CUES, path)
+
+    assert path.read_bytes() == b"old content"  # never half of the new one
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.srt"]  # no temporary file left
 
 
 def test_read_srt_names_a_broken_file(tmp_path: Path) -> None:

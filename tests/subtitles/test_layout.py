@@ -242,9 +242,15 @@ def test_cue_is_delayed_at_most_max_lag_to_make_room() -> None:
 
 def test_slow_speech_respects_max_duration() -> None:
     text = " ".join(ENGLISH[:30])
-    words = timed([text], words_per_s=1.0)
+    words = timed([text], words_per_s=1.0)  # 30 s of speech, with no sentence end to break at
     cues = layout_cues(words, ADULTS)
+    assert shown_words(cues) == [word.text for word in words]
+    assert_well_formed(cues, ADULTS)
+    assert_timed_from_words(cues, words, ADULTS)
     assert all(cue.end_ms - cue.start_ms <= ADULTS.max_duration_ms for cue in cues)
+    # Two lines hold about 14 of these words, 14 s of this speech: cues are cut by time instead.
+    spoken_ms = words[-1].end_ms - words[0].start_ms
+    assert len(cues) >= spoken_ms / ADULTS.max_duration_ms
     assert check_rules(cues, ADULTS) == []
 
 

@@ -1,0 +1,263 @@
+"""The catalog's typed records: what crosses its door, in and out.
+
+Every status is a `Literal`, so a misspelt one is a type error. Paths in records are absolute
+(the catalog resolves them against the workspace); on disk the catalog stores them relative to
+the workspace, so a moved or restored workspace keeps working.
+
+The sidecar staff write (people, minors, consent) is stored and read as the `Sidecar` model;
+consent and "has minors" are computed here, in one place, from typed people.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+FootageStatus = Literal["ingested", "processed", "failed", "rejected", "duplicate", "held"]
+# Footage the pipeline works on (the rest waits for a person or is set aside for good).
+WORKABLE: tuple[FootageStatus, ...] = ("ingested", "processed", "failed")
+ClipDecision = Literal["candidate", "approved", "rejected"]
+CLIP_DECISIONS: tuple[ClipDecision, ...] = ("candidate", "approved", "rejected")
+ClipOrigin = Literal["auto", "chosen"]
+PublicationStatus = Literal[
+    "pending", "uploading", "published", "scheduled", "failed", "blocked", "unconfirmed"
+]
+DONE: tuple[PublicationStatus, ...] = ("published", "scheduled")
+TranscriptTask = Literal["transcribe", "translate"]
+Consent = Literal["internal", "partners", "public"]
+Audience = Literal["partners", "public"]
+# Resumable-upload state a channel saves before it sends bytes (YouTube: the session URL, how
+# far it got, which captions are up); plain JSON, which only the channel reads.
+UploadSession = dict[str, JsonValue]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Person(BaseModel):
+    """Someone in the footage, as the sidecar lists them. The name never leaves voices."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    role: str = ""
+    minor: bool = False
+    consent: Consent = "internal"
+
+
+class Sidecar(BaseModel):
+    """What staff said about a footage (`NAME.yaml` beside it); consent defaults to internal."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    language: str | None = None
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    recorded: date | None = None
+    location: str = ""
+    consent: Consent = "internal"
+    people: tuple[Person, ...] = ()
+    subtitle_profile: str | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _iso_639_1(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().lower()
+        if len(code) != 2 or not code.isascii() or not code.isalpha():
+            raise ValueError("use a two-letter ISO 639-1 code such as ru, ky, kk, uz, tg or en")
+        return code
+
+    @property
+    def has_minors(self) -> bool:
+        return any(person.minor for person in self.people)
+
+
+class MediaInfo(Record):
+    """What probing found in a file: its streams and length."""
+
+    format_name: str
+    duration_ms: int
+    audio_codec: str
+    sample_rate: int
+    channels: int
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    rotation: int = 0
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+
+class FootageRecord(Record):
+    id: int
+    sha256: str
+    source_name: str
+    status: FootageStatus
+    error: str
+    path: Path  # where the file is now: the library, rejected/, duplicates/ or the inbox
+    library_path: Path | None
+    language: str | None
+    duration_ms: int | None
+    sidecar: Sidecar
+    media_info: MediaInfo | None
+    clips_key: str
+
+    @property
+    def consent(self) -> Consent:
+        return self.sidecar.consent
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        return self.sidecar.people
+
+    @property
+    def has_minors(self) -> bool:
+        return self.sidecar.has_minors
+
+    @property
+    def has_video(self) -> bool:
+        return self.media_info is not None and self.media_info.has_video
+
+
+class NewFootage(Record):
+    """An inbox entry as ingest filed it, to be recorded."""
+
+    sha256: str
+    source_name: str
+    status: FootageStatus
+    path: Path
+    error: str = ""
+    fingerprint: str = ""
+    library_path: Path | None = None
+    media_info: MediaInfo | None = None
+    sidecar: Sidecar | None = None
+
+
+class TranscriptRecord(Record):
+    id: int
+    footage_id: int
+    key: str
+    task: TranscriptTask
+    language: str
+    engine: str
+    model: str
+    path: Path
+
+
+class SubtitleFiles(Record):
+    srt: Path
+    vtt: Path
+
+
+class SubtitleTrackRecord(Record):
+    id: int
+    footage_id: int
+    transcript_id: int
+    rules_key: str
+    language: str
+    files: SubtitleFiles
+    cues: int
+    rule_violations: int
+
+
+class RenderOutput(Record):
+    """One rendered file of a clip, and the key of what it was made from."""
+
+    path: Path
+    key: str
+    width: int
+    height: int
+    duration_ms: int
+
+
+class ClipDraft(Record):
+    """A clip as selection proposes it, before it is in the catalog."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+    title: str = ""
+    description: str = ""
+    origin: ClipOrigin = "auto"
+    score: float = 0.0
+
+
+class ClipRecord(Record):
+    id: int
+    footage_id: int
+    start_ms: int
+    end_ms: int
+    text: str
+    title: str
+    description: str
+    origin: ClipOrigin
+    rank: int
+    score: float
+    decision: ClipDecision
+    error: str
+    renders: dict[str, RenderOutput]
+    subtitles: dict[str, SubtitleFiles]
+    thumbnail: Path | None
+    preview: Path | None
+    package: Path | None
+    approved_at: datetime | None = None
+    publish_at: datetime | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+class ClipOutputs(Record):
+    """What rendering a clip made: its renders, pictures and subtitles."""
+
+    renders: dict[str, RenderOutput]
+    subtitles: dict[str, SubtitleFiles]
+    thumbnail: Path | None
+    preview: Path | None = None
+
+
+class PublicationRecord(Record):
+    id: int
+    clip_id: int
+    channel: str
+    status: PublicationStatus
+    marker: str
+    remote_id: str | None
+    url: str | None
+    scheduled_at: datetime | None
+    published_at: datetime | None
+    error: str
+    attempts: int
+    session: UploadSession
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE
+
+
+class PartnerRecord(Record):
+    id: int
+    name: str
+    languages: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class DownloadRecord(Record):
+    partner: str
+    clip_id: int
+    file: str
+    how: str
+    bytes: int
+    at: datetime

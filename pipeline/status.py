@@ -1,0 +1,157 @@
+"""What became of every footage, clip and publication: the shape `voices status --json` prints.
+
+Built from the catalog's typed records. Keys only grow; none is ever renamed: scripts read it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from catalog import Catalog
+from catalog.ledger import publications_of
+from catalog.models import ClipRecord, FootageRecord, PublicationRecord
+from catalog.partners import downloads_by_clip
+
+
+class PublicationReport(BaseModel):
+    channel: str
+    status: str
+    remote_id: str | None
+    url: str | None
+    scheduled_at: str | None
+    published_at: str | None
+    error: str | None
+
+
+class DownloadReport(BaseModel):
+    partner: str
+    file: str
+    at: str
+    bytes: int
+    how: str
+
+
+class ClipReport(BaseModel):
+    id: int
+    start: float
+    end: float
+    text: str
+    title: str
+    description: str
+    origin: str
+    rank: int
+    status: str  # the decision, or "failed" while rendering it fails
+    decision: str
+    error: str | None
+    renders: dict[str, str]
+    approved_at: str | None
+    publish_at: str | None
+    publications: list[PublicationReport]
+    thumbnail: str | None
+    subtitles: dict[str, dict[str, str]]
+    package: str | None
+    downloads: list[DownloadReport]
+
+
+class FootageReport(BaseModel):
+    id: int
+    source_name: str
+    status: str
+    error: str | None
+    language: str | None
+    duration: float | None
+    consent: str
+    sha256: str
+    path: str
+    transcript: str | None
+    subtitles: dict[str, dict[str, str]]
+    clips: list[ClipReport]
+
+
+class StatusReport(BaseModel):
+    footage: list[FootageReport]
+
+
+def status_report(catalog: Catalog) -> StatusReport:
+    downloads = {
+        clip_id: [DownloadReport.model_validate(d) for d in taken]
+        for clip_id, taken in downloads_by_clip(catalog).items()
+    }
+    return StatusReport(footage=[_footage(catalog, f, downloads) for f in catalog.all_footage()])
+
+
+def _footage(
+    catalog: Catalog, footage: FootageRecord, downloads: dict[int, list[DownloadReport]]
+) -> FootageReport:
+    transcripts = [t for t in catalog.transcripts_of(footage.id) if t.task == "transcribe"]
+    subtitles: dict[str, dict[str, str]] = {}
+    for track in catalog.subtitle_tracks_of(footage.id):  # oldest first: the newest wins
+        subtitles[track.language] = {"srt": str(track.files.srt), "vtt": str(track.files.vtt)}
+    return FootageReport(
+        id=footage.id,
+        source_name=footage.source_name,
+        status=footage.status,
+        error=footage.error or None,
+        language=footage.language,
+        duration=footage.duration_ms / 1000 if footage.duration_ms is not None else None,
+        consent=footage.consent,
+        sha256=footage.sha256,
+        path=str(footage.library_path or footage.path),
+        transcript=str(transcripts[-1].path) if transcripts else None,
+        subtitles=subtitles,
+        clips=[
+            _clip(clip, publications_of(catalog, clip.id), downloads.get(clip.id, []))
+            for clip in catalog.clips_of(footage.id)
+        ],
+    )
+
+
+def _clip(
+    clip: ClipRecord, publications: list[PublicationRecord], downloads: list[DownloadReport]
+) -> ClipReport:
+    return ClipReport(
+        id=clip.id,
+        start=clip.start_ms / 1000,
+        end=clip.end_ms / 1000,
+        text=clip.text,
+        title=clip.title,
+        description=clip.description,
+        origin=clip.origin,
+        rank=clip.rank,
+        status="failed" if clip.error else clip.decision,
+        decision=clip.decision,
+        error=clip.error or None,
+        renders={name: str(render.path) for name, render in sorted(clip.renders.items())},
+        approved_at=_iso(clip.approved_at),
+        publish_at=_iso(clip.publish_at),
+        publications=[
+            PublicationReport(
+                channel=p.channel,
+                status=p.status,
+                remote_id=p.remote_id,
+                url=p.url,
+                scheduled_at=_iso(p.scheduled_at),
+                published_at=_iso(p.published_at),
+                error=p.error or None,
+            )
+            for p in publications
+        ],
+        thumbnail=_path(clip.thumbnail),
+        subtitles={
+            language: {"srt": str(files.srt), "vtt": str(files.vtt)}
+            for language, files in clip.subtitles.items()
+        },
+        package=_path(clip.package),
+        downloads=downloads,
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
