@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from catalog.models import DownloadRecord, PartnerRecord
 from catalog.tables import PARTNER_NAME_CHARS, Download, Partner, as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -33,15 +33,6 @@ NAME_CHARS = PARTNER_NAME_CHARS
 
 class PartnerError(Exception):
     """A partner command cannot be done as asked; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class PartnerRecord:
-    id: int
-    name: str
-    languages: tuple[str, ...]
-    created_at: datetime
-    revoked_at: datetime | None
 
 
 def hash_token(token: str) -> str:
@@ -128,9 +119,9 @@ def record_download(
         )
 
 
-def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
-    """Per clip id, oldest first: {"partner", "file", "at", "bytes", "how"} (`voices status`)."""
-    result: dict[int, list[dict[str, Any]]] = {}
+def downloads_by_clip(catalog: Catalog) -> dict[int, list[DownloadRecord]]:
+    """Per clip id, who took which file and when, oldest first (`voices status`)."""
+    result: dict[int, list[DownloadRecord]] = {}
     with catalog.session() as s:
         rows = s.execute(
             select(Download, Partner.name)
@@ -139,13 +130,14 @@ def downloads_by_clip(catalog: Catalog) -> dict[int, list[dict[str, Any]]]:
         )
         for download, partner in rows:
             result.setdefault(download.clip_id, []).append(
-                {
-                    "partner": partner,
-                    "file": download.file,
-                    "at": as_utc(download.at).isoformat(),
-                    "bytes": download.bytes,
-                    "how": download.how,
-                }
+                DownloadRecord(
+                    partner=partner,
+                    clip_id=download.clip_id,
+                    file=download.file,
+                    how=download.how,
+                    bytes=download.bytes,
+                    at=as_utc(download.at),
+                )
             )
     return result
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from catalog.models import SubtitleFiles, UploadSession
 
 
 class PublishRequest(BaseModel):
@@ -27,8 +29,8 @@ class PublishRequest(BaseModel):
     description: str
     tags: tuple[str, ...] = ()
     language: str | None = None
-    # {language: {"srt": path, "vtt": path}}
-    subtitles: dict[str, dict[str, str]] = {}
+    # Per language: the clip's subtitles as SRT and WebVTT.
+    subtitles: dict[str, SubtitleFiles] = {}
     thumbnail: Path | None = None  # a full-size JPEG (up to 1280 px): YouTube, folders
     # Facts about `video`, recorded by the render step, so a channel never probes media itself
     # (Telegram's sendVideo wants them). None: not known; a channel then sends none.
@@ -53,7 +55,7 @@ class RemoteResult(BaseModel):
     status: Literal["published", "scheduled"] = "published"
 
 
-SaveSession = Callable[[dict[str, Any]], None]
+SaveSession = Callable[[UploadSession], None]
 
 MARKER_PREFIX = "ref: "
 
@@ -96,7 +98,7 @@ class Channel(Protocol):
         ...
 
     def publish(
-        self, request: PublishRequest, session: dict[str, Any] | None, save_session: SaveSession
+        self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
     ) -> RemoteResult:
         """Publish the clip, resuming from `session` if given; raise a `ChannelError`."""
         ...

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from catalog.models import UploadSession
 from channels.base import PublishRequest, RemoteResult, SaveSession
 from channels.errors import InvalidRequestError, TransientChannelError
 
@@ -66,7 +67,7 @@ class FolderChannel:
         return None
 
     def publish(
-        self, request: PublishRequest, session: dict[str, Any] | None, save_session: SaveSession
+        self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
     ) -> RemoteResult:
         """Copy the clip's files, then its metadata; a clip already there is left as it is.
 
@@ -85,9 +86,9 @@ class FolderChannel:
             files["thumbnail"] = self._place(request, "thumbnail", request.thumbnail, base, ".jpg")
         subtitles: dict[str, dict[str, str]] = {}
         for language, formats in sorted(request.subtitles.items()):
-            for fmt, path in sorted(formats.items()):
+            for fmt, path in (("srt", formats.srt), ("vtt", formats.vtt)):
                 stem = f"{base}.{slugify(language, 16)}"
-                placed = self._place(request, f"{language} subtitles", Path(path), stem, f".{fmt}")
+                placed = self._place(request, f"{language} subtitles", path, stem, f".{fmt}")
                 subtitles.setdefault(language, {})[fmt] = placed
         if subtitles:
             files["subtitles"] = subtitles

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
+from catalog.models import UploadSession
 from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
 from channels.errors import (
     AuthError,
@@ -119,7 +120,7 @@ class TelegramChannel:
         return str(result.get("username", ""))
 
     def publish(
-        self, request: PublishRequest, session: dict[str, Any] | None, save_session: SaveSession
+        self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
     ) -> RemoteResult:
         """Post the clip as one message. `session` is unused: Telegram has no resumable upload."""
         self._check_size(request)

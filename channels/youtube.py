@@ -28,6 +28,7 @@ from googleapiclient.discovery import Resource, build  # type: ignore[import-unt
 from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 from googleapiclient.http import MediaFileUpload, build_http  # type: ignore[import-untyped]
 
+from catalog.models import SubtitleFiles, UploadSession
 from channels import youtube_rules as rules
 from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
 from channels.errors import (
@@ -281,7 +282,7 @@ class YouTubeChannel:
         return None
 
     def publish(
-        self, request: PublishRequest, session: dict[str, Any] | None, save_session: SaveSession
+        self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
     ) -> RemoteResult:
         """Upload (or resume) the video, then captions, thumbnail and playlist entry."""
         body = rules.video_body(request, self._privacy, self._category_id)
@@ -385,11 +386,11 @@ class YouTubeChannel:
         if self._playlist_id:
             once("playlist", partial(self._add_to_playlist, video_id))
 
-    def _caption(self, video_id: str, language: str, files: dict[str, str]) -> None:
+    def _caption(self, video_id: str, language: str, files: SubtitleFiles) -> None:
         name = rules.caption_name(language)
         snippet = {"videoId": video_id, "language": language, "name": name, "isDraft": False}
-        path = files.get("srt") or files["vtt"]
-        media = MediaFileUpload(path, mimetype="application/octet-stream")
+        path = files.srt if files.srt.is_file() else files.vtt
+        media = MediaFileUpload(str(path), mimetype="application/octet-stream")
         try:
             body = {"snippet": snippet}
             self._run(self._service.captions().insert(part="snippet", body=body, media_body=media))

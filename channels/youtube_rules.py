@@ -107,8 +107,7 @@ def check_files(request: PublishRequest) -> None:
     if not request.video.is_file():
         raise InvalidRequestError(f"{where}: no video file at {request.video}; render it again")
     for language, files in request.subtitles.items():
-        path = files.get("srt") or files.get("vtt")
-        if not path or not Path(path).is_file():
+        if not files.srt.is_file() and not files.vtt.is_file():
             raise InvalidRequestError(f"{where}: no SRT/VTT file for {language}; make subtitles")
 
 

@@ -137,10 +137,7 @@ def request_for(
         description=clip.description,
         tags=footage.sidecar.tags,
         language=footage.language,
-        subtitles={
-            language: {"srt": str(files.srt), "vtt": str(files.vtt)}
-            for language, files in clip.subtitles.items()
-        },
+        subtitles=clip.subtitles,
         thumbnail=clip.thumbnail,
         preview=clip.preview,
         made_for_kids=kids,

@@ -77,7 +77,12 @@ class StatusReport(BaseModel):
 
 def status_report(catalog: Catalog) -> StatusReport:
     downloads = {
-        clip_id: [DownloadReport.model_validate(d) for d in taken]
+        clip_id: [
+            DownloadReport(
+                partner=d.partner, file=d.file, at=d.at.isoformat(), bytes=d.bytes, how=d.how
+            )
+            for d in taken
+        ]
         for clip_id, taken in downloads_by_clip(catalog).items()
     }
     return StatusReport(footage=[_footage(catalog, f, downloads) for f in catalog.all_footage()])

@@ -19,7 +19,8 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
-from catalog.partners import PartnerRecord, partner_for_token
+from catalog.models import PartnerRecord
+from catalog.partners import partner_for_token
 from catalog.store import Catalog
 
 TOKEN_COOKIE = "voices_token"

@@ -22,7 +22,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Response
 from starlette.responses import FileResponse
 
-from catalog.partners import PartnerRecord, record_download
+from catalog.models import PartnerRecord
+from catalog.partners import record_download
 from web.portal_access import PartnerDep
 from web.portal_clips import ClipView, visible_clip
 from web.portal_files import (

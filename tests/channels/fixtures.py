@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from catalog.models import SubtitleFiles
 from channels.base import PublishRequest
 from channels.youtube import build_service
 from tests.channels.fake_youtube import (
@@ -145,9 +146,13 @@ def make_request(youtube_media: dict[str, Path]) -> Callable[..., PublishRequest
             "description": "Слова из интервью.\nWords from the interview.",
             "tags": ("voices", "интервью"),
             "language": "ru",
-            "subtitles": {
-                "ru": {"srt": str(youtube_media["srt"])},
-                "en": {"vtt": str(youtube_media["vtt"])},
+            "subtitles": {  # one language with SRT only, one with WebVTT only
+                "ru": SubtitleFiles(
+                    srt=youtube_media["srt"], vtt=youtube_media["srt"].with_suffix(".none")
+                ),
+                "en": SubtitleFiles(
+                    srt=youtube_media["vtt"].with_suffix(".none"), vtt=youtube_media["vtt"]
+                ),
             },
             "thumbnail": youtube_media["thumbnail"],
             "marker": "voices-clip-7-youtube-3f9a",

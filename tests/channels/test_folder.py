@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from catalog.models import SubtitleFiles
 from channels.base import PublishRequest
 from channels.errors import InvalidRequestError
 from channels.folder import FolderChannel, slugify
@@ -32,7 +33,7 @@ def clip(tmp_path: Path) -> PublishRequest:
     (sources / "clip.ky.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nСалам\n", "utf-8")
     (sources / "clip.ky.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nСалам\n", "utf-8")
     (sources / "thumbnail.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9")
-    subtitles = {"ky": {"srt": str(sources / "clip.ky.srt"), "vtt": str(sources / "clip.ky.vtt")}}
+    subtitles = {"ky": SubtitleFiles(srt=sources / "clip.ky.srt", vtt=sources / "clip.ky.vtt")}
     return PublishRequest(
         clip_id=7,
         video=VIDEO,
@@ -59,9 +60,9 @@ def test_publish_copies_every_file_exactly_and_atomically(drop: Path, clip: Publ
     assert (drop / f"{base}.mp4").read_bytes() == VIDEO.read_bytes()
     assert clip.thumbnail is not None
     assert (drop / f"{base}.jpg").read_bytes() == clip.thumbnail.read_bytes()
-    assert (drop / f"{base}.ky.srt").read_text("utf-8") == Path(
-        clip.subtitles["ky"]["srt"]
-    ).read_text("utf-8")
+    assert (drop / f"{base}.ky.srt").read_text("utf-8") == clip.subtitles["ky"].srt.read_text(
+        "utf-8"
+    )
     metadata = json.loads((drop / f"{base}.json").read_text("utf-8"))
     assert metadata["marker"] == MARKER
     assert (metadata["clip_id"], metadata["title"], metadata["language"]) == (7, clip.title, "ky")

@@ -88,9 +88,9 @@ def test_publish_uploads_one_video_with_captions_thumbnail_and_playlist(
     assert video.params["notifySubscribers"] == "false"
     assert set(video.captions) == {"ru", "en"}
     ru_snippet, ru_content = video.captions["ru"]
-    assert ru_content == Path(request.subtitles["ru"]["srt"]).read_bytes()
+    assert ru_content == request.subtitles["ru"].srt.read_bytes()
     assert (ru_snippet["videoId"], ru_snippet["name"]) == (video_id, "Русский")
-    assert video.captions["en"][1] == Path(request.subtitles["en"]["vtt"]).read_bytes()
+    assert video.captions["en"][1] == request.subtitles["en"].vtt.read_bytes()
     assert request.thumbnail is not None
     assert video.thumbnail == request.thumbnail.read_bytes()
     assert fake_youtube.playlists["PLcampaign"] == [video_id]

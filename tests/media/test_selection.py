@@ -70,7 +70,8 @@ def test_chosen_clips_are_found_by_their_words(bush_transcript: Transcript) -> N
 
     span = resolve(clip, words, bush_transcript.duration_ms, 400)
 
-    assert span.text.startswith("In the words of the Prophet Isaiah")
+    # The model's case is not the point (and int8 decoding on a busy machine varies it).
+    assert span.text.lower().startswith("in the words of the prophet isaiah")
     assert span.text.endswith("heavens.")
     assert span.origin == "chosen"
     assert not inside_a_word(words, span.start_ms) and not inside_a_word(words, span.end_ms)

@@ -204,7 +204,7 @@ def wait_for_downloads(
     try:
         deadline = time.monotonic() + seconds
         while True:
-            found = downloads_by_clip(catalog).get(clip, [])
+            found = [d.model_dump() for d in downloads_by_clip(catalog).get(clip, [])]
             if until(found) or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)
