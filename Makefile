@@ -1,6 +1,9 @@
 # voices: the two commands of the README, and the tools around them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# setuptools warns at every editable install that a folder named like a package shadows it;
+# here that folder is the package itself, so the warning only hides what matters.
+QUIET_INSTALL := PYTHONWARNINGS="ignore:Editable installation"
 BIN := $(VENV)/bin
 WORKSPACE ?= workspace
 
@@ -12,12 +15,12 @@ $(BIN)/python:
 
 # The runtime only: faster-whisper, no torch.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(QUIET_INSTALL) $(BIN)/pip install --quiet -e .
 	touch $@
 
 # Everything the tests need, the openai-whisper engine (with CPU torch) included.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(QUIET_INSTALL) $(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run

@@ -92,6 +92,18 @@ def _silence(t: float | NDArray[np.float64]) -> NDArray[np.float64]:
     return np.zeros((len(np.asarray(t)), 2))
 
 
+def card_still(card: Card, cache_dir: Path) -> Path:
+    """The card as a PNG in `cache_dir` (the picture of audio-only footage), drawn if not there
+    yet; its text is laid out for the card's own width and height."""
+    path = cache_dir / f"still-{card.key}.png"
+    if path.exists():
+        return path
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as partial:
+        Image.fromarray(_picture(card)).save(partial, format="PNG")
+    return path
+
+
 def card_video(card: Card, cache_dir: Path) -> Path:
     """The card as an mp4 in `cache_dir` (H.264 + silent AAC), rendered if not there yet."""
     path = cache_dir / f"card-{card.key}.mp4"

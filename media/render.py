@@ -23,7 +23,7 @@ from pathlib import Path
 import av
 from pydantic import Field, model_validator
 
-from media.cards import CardInputs, CardLook, clip_cards
+from media.cards import Card, CardInputs, CardLook, card_still, clip_cards
 from media.errors import FFmpegError, MediaError, RenderError
 from media.ffmpeg import ffmpeg_exe, file_arg, run_ffmpeg
 from media.filtergraph import captions_filter, card_background, logo_graph, reframe_graph
@@ -72,6 +72,8 @@ class RenderRequest(Frozen):
     has_video: bool
     profile: RenderProfile
     cues: tuple[Cue, ...] = ()
+    # Shown on the picture of audio-only footage (its sidecar's title); ignored for video.
+    title: str = ""
     branding: Branding = Branding()
     encode: EncodeSettings = EncodeSettings()
     output: Path
@@ -113,13 +115,20 @@ def _double_rate(rate: str) -> str:
 
 
 def _picture(request: RenderRequest, inputs: _Inputs, graph: list[str]) -> str:
-    """The reframed picture (or, for audio-only footage, a plain card); returns its label."""
+    """The reframed picture (or, for audio-only footage, a card with its title laid out for
+    the profile, or a plain one without a title); returns its label."""
     profile, width, height = request.profile, request.profile.width, request.profile.height
     if not request.has_video:
         seconds = request.duration_ms / 1000
         fps = profile.fps or DEFAULT_FPS
-        color = card_background(request.branding.card_color, width, height, fps, seconds)
-        background = inputs.add(["-f", "lavfi", "-i", color])
+        if request.title:
+            card = Card(text=request.title, **_card_look(request).model_dump())
+            still = file_arg(card_still(card, _cache(request)))
+            loop = ["-loop", "1", "-framerate", f"{fps:g}", "-t", f"{seconds:.3f}"]
+            background = inputs.add([*loop, "-i", still])
+        else:
+            color = card_background(request.branding.card_color, width, height, fps, seconds)
+            background = inputs.add(["-f", "lavfi", "-i", color])
         graph.append(f"[{background}:v]setsar=1[framed]")
         return "framed"
     source = "0:v:0"
@@ -245,21 +254,29 @@ def _source_fps(request: RenderRequest) -> float:
     return float(rate) if rate else DEFAULT_FPS
 
 
-def _cards(request: RenderRequest) -> CardInputs:
+def _card_look(request: RenderRequest) -> CardLook:
+    """Cards in the profile's own size, so their text is laid out for it, never cropped."""
     branding, profile = request.branding, request.profile
+    return CardLook(
+        width=profile.width,
+        height=profile.height,
+        fps=_source_fps(request),
+        seconds=branding.card_seconds,
+        color=branding.card_color,
+        font_size=round(profile.font_size * CARD_FONT_SCALE),
+    )
+
+
+def _cache(request: RenderRequest) -> Path:
+    return request.output.parent / ".cards"
+
+
+def _cards(request: RenderRequest) -> CardInputs:
+    branding = request.branding
     if not branding.intro_text and not branding.outro_text:
         return CardInputs()
     return clip_cards(
-        (branding.intro_text, branding.outro_text),
-        CardLook(
-            width=profile.width,
-            height=profile.height,
-            fps=_source_fps(request),
-            seconds=branding.card_seconds,
-            color=branding.card_color,
-            font_size=round(profile.font_size * CARD_FONT_SCALE),
-        ),
-        cache_dir=request.output.parent / ".cards",
+        (branding.intro_text, branding.outro_text), _card_look(request), cache_dir=_cache(request)
     )
 
 

@@ -171,7 +171,13 @@ def render_key(
         key_for(settings, footage, captions) if captions else "no captions",
         *(key_for(settings, footage, task) for task in tasks_for(settings, footage)),
         rules_key(reading_rules(settings, footage)),
+        picture_title(footage),
     )
+
+
+def picture_title(footage: FootageRecord) -> str:
+    """The title drawn on the picture of audio-only footage (video shows its own picture)."""
+    return "" if footage.has_video else footage.sidecar.title
 
 
 def _branding_inputs(branding: Branding) -> str:

@@ -21,7 +21,8 @@ from media.cards import (
     wrap_lines,
 )
 from media.errors import MediaError
-from media.render import CARD_FONT_SCALE
+from media.render import CARD_FONT_SCALE, RenderRequest, render_clip
+from tests.helpers import data
 
 # Letters whose ink is one plain bar each, so the letters shown can be counted: a 90-letter word
 # wider than any profile's line at its card size, then enough short words to overflow the height
@@ -102,3 +103,32 @@ def test_a_word_too_long_even_when_small_is_broken_between_letters() -> None:
 def test_text_that_cannot_fit_names_the_setting_to_shorten() -> None:
     with pytest.raises(MediaError, match=r"shorten render\.branding's intro_text or outro_text"):
         lay_out("word " * 400, 60, 300, 200)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vertical", "landscape"])
+def test_audio_only_footage_shows_its_title_laid_out_for_the_profile(
+    name: str, tmp_path: Path
+) -> None:
+    """The demo's vertical clip once showed "ample intervie": a landscape card cropped to 9:16.
+    Now the title of audio-only footage is drawn for each profile's own shape."""
+    profile = PROFILES[name]
+    title = "II " * 40  # wider than a vertical line: it must wrap, not be cut
+    request = RenderRequest(
+        source=data("jfk.wav"),
+        start_ms=0,
+        end_ms=2000,
+        has_video=False,
+        profile=profile,
+        title=title,
+        output=tmp_path / f"{name}.mp4",
+    )
+    picture = first_frame(render_clip(request).path)
+    ink = np.all(picture > 200, axis=2)
+    assert letters_shown(ink) == title.count("I")
+    columns = np.flatnonzero(ink.any(axis=0))
+    margin_x = round(profile.width * (1 - TEXT_WIDTH) / 2) - 2
+    assert margin_x <= columns.min() and columns.max() <= profile.width - margin_x
+
+    untitled = request.model_copy(update={"title": "", "output": tmp_path / "plain.mp4"})
+    assert not np.all(first_frame(render_clip(untitled).path) > 200, axis=2).any()
