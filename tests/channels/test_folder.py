@@ -94,7 +94,8 @@ def test_find_existing_by_marker_and_no_duplicate_on_second_publish(
 def test_a_copy_cut_short_leaves_no_partial_and_is_not_counted(
     drop: Path, clip: PublishRequest
 ) -> None:
-    broken = clip.model_copy(update={"subtitles": {"ky": {"srt": str(drop / "gone.srt")}}})
+    gone = SubtitleFiles(srt=drop / "gone.srt", vtt=drop / "gone.vtt")
+    broken = clip.model_copy(update={"subtitles": {"ky": gone}})
 
     with pytest.raises(InvalidRequestError, match=r"ky subtitles .* is missing"):
         FolderChannel(drop).publish(broken, None, no_save)
