@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from catalog import audit
 from catalog.models import (
     CLIP_DECISIONS,
+    MAYBE_OUT,
     ClipDecision,
     PublicationRecord,
     PublicationStatus,
@@ -46,6 +48,9 @@ def _record(row: Publication) -> PublicationRecord:
         error=row.error,
         attempts=row.attempts,
         session=dict(row.session or {}),
+        taken_down_at=as_utc(row.taken_down_at),
+        taken_down_by=row.taken_down_by,
+        takedown_answer=row.takedown_answer,
     )
 
 
@@ -136,23 +141,44 @@ def mark_problem(
     return _change(catalog, publication_id, change)
 
 
-def mark_resend(catalog: Catalog, publication_id: int) -> PublicationRecord:
-    """A person looked: it is not on the channel; send it again from the start."""
+def mark_resend(catalog: Catalog, publication_id: int, by: str) -> PublicationRecord:
+    """A person looked: it is not on the channel; send it again. The row keeps its attempts,
+    so a channel that can be asked (YouTube) is asked first whether an upload got through."""
 
     def change(row: Publication) -> None:
-        row.status, row.attempts, row.error, row.session = "pending", 0, "", {}
+        row.status, row.error = "pending", ""
+        row.attempts = max(row.attempts, 1)  # never "first try": ask before uploading
 
-    return _change(catalog, publication_id, change)
+    return _audited(catalog, publication_id, change, by, "sent again after a person looked")
 
 
-def mark_found(catalog: Catalog, publication_id: int, url: str | None) -> PublicationRecord:
+def mark_found(
+    catalog: Catalog, publication_id: int, url: str | None, by: str
+) -> PublicationRecord:
     """A person looked: it is on the channel (at `url`, if they gave one)."""
 
     def change(row: Publication) -> None:
         row.status, row.url, row.remote_id = "published", url, url or row.remote_id
         row.error, row.published_at = "", datetime.now(UTC)
 
-    return _change(catalog, publication_id, change)
+    return _audited(catalog, publication_id, change, by, "found on the channel by a person")
+
+
+def _audited(
+    catalog: Catalog,
+    publication_id: int,
+    change: Callable[[Publication], None],
+    by: str,
+    what: str,
+) -> PublicationRecord:
+    with catalog.session() as s:
+        row = s.get_one(Publication, publication_id)
+        change(row)
+        clip = s.get_one(Clip, row.clip_id)
+        detail = f"clip {row.clip_id} on {row.channel}: {what}"
+        audit.add(s, by, "resolve", detail, footage_id=clip.footage_id, clip_id=row.clip_id)
+        s.flush()
+        return _record(row)
 
 
 def publications_of(catalog: Catalog, clip_id: int) -> list[PublicationRecord]:
@@ -166,14 +192,20 @@ def publications_of(catalog: Catalog, clip_id: int) -> list[PublicationRecord]:
 # decisions
 
 
+class DecisionError(Exception):
+    """A decision that cannot be taken as asked; the message says why and what to do."""
+
+
 def decide(
     catalog: Catalog,
     clip_ids: Sequence[int],
     decision: ClipDecision,
+    by: str,
     publish_at: datetime | None = None,
 ) -> list[int]:
-    """Approve or reject clips; return the ids that exist. Approval may carry a time, which
-    must say its zone (see `in_zone`): a bare "10:00" is six hours apart in Bishkek and UTC."""
+    """Approve or reject clips as `by`; return the ids that exist. Approval may carry a time,
+    which must say its zone (see `in_zone`): a bare "10:00" is six hours apart in Bishkek and
+    UTC. A sign-off stays only while the clip stays approved."""
     if publish_at is not None and publish_at.tzinfo is None:
         raise ValueError("a publish time needs its time zone; see catalog.ledger.in_zone")
     now = datetime.now(UTC)
@@ -183,11 +215,106 @@ def decide(
             clip = s.get(Clip, clip_id)
             if clip is None:
                 continue
+            if clip.status != "approved" or decision != "approved":
+                clip.signoff_by, clip.signoff_at = "", None
             clip.status = decision
-            clip.approved_at = now if decision == "approved" else None
-            clip.publish_at = as_utc(publish_at) if decision == "approved" else None
+            approved = decision == "approved"
+            clip.approved_at = now if approved else None
+            clip.approved_by = by if approved else ""
+            clip.publish_at = as_utc(publish_at) if approved else None
+            when = f" from {as_utc(publish_at).isoformat()}" if approved and publish_at else ""
+            audit.add(
+                s,
+                by,
+                "approve" if approved else "reject",
+                f"clip {clip_id} {decision}{when}",
+                footage_id=clip.footage_id,
+                clip_id=clip_id,
+            )
             done.append(clip_id)
     return done
+
+
+def sign_off(catalog: Catalog, clip_id: int, by: str) -> None:
+    """The second, named approval a clip showing a minor needs before a public channel: by
+    someone other than the person who approved it."""
+    by = by.strip()
+    if not by:
+        raise DecisionError("say who signs off: --by NAME")
+    with catalog.session() as s:
+        clip = s.get(Clip, clip_id)
+        if clip is None:
+            raise DecisionError(f"no clip {clip_id}; see voices status")
+        if clip.status != "approved":
+            raise DecisionError(f"clip {clip_id} is {clip.status}: approve it first")
+        if by == clip.approved_by:
+            raise DecisionError(
+                f"clip {clip_id} was approved by {by}; the sign-off must come from someone else"
+            )
+        clip.signoff_by, clip.signoff_at = by, datetime.now(UTC)
+        audit.add(
+            s,
+            by,
+            "signoff",
+            f"clip {clip_id} signed off (approved by {clip.approved_by or 'unknown'})",
+            footage_id=clip.footage_id,
+            clip_id=clip_id,
+        )
+
+
+# takedowns
+
+
+def maybe_out(catalog: Catalog, footage_id: int | None = None) -> list[PublicationRecord]:
+    """Publications that may be on their channel now (a takedown must reach these)."""
+    with catalog.session() as s:
+        query = select(Publication).where(Publication.status.in_(MAYBE_OUT))
+        if footage_id is not None:
+            query = query.join(Clip).where(Clip.footage_id == footage_id)
+        return [_record(row) for row in s.scalars(query.order_by(Publication.id))]
+
+
+def want_takedown(catalog: Catalog, publication_id: int, by: str, reason: str) -> PublicationRecord:
+    """Consent no longer allows the clip there: it must come down (and is never posted again
+    by a run)."""
+
+    def change(row: Publication) -> None:
+        row.status, row.taken_down_by, row.error = "takedown_pending", by, reason
+
+    return _change(catalog, publication_id, change)
+
+
+def mark_taken_down(catalog: Catalog, publication_id: int, answer: str) -> PublicationRecord:
+    """The remote confirmed it: deleted, made private, or already gone."""
+    with catalog.session() as s:
+        row = s.get_one(Publication, publication_id)
+        row.status, row.taken_down_at, row.takedown_answer = "taken_down", datetime.now(UTC), answer
+        row.error = ""
+        clip = s.get_one(Clip, row.clip_id)
+        audit.add(
+            s,
+            row.taken_down_by or "voices",
+            "takedown",
+            f"clip {row.clip_id} taken down from {row.channel}: {answer}",
+            footage_id=clip.footage_id,
+            clip_id=row.clip_id,
+        )
+        s.flush()
+        return _record(row)
+
+
+def mark_takedown_failed(
+    catalog: Catalog, publication_id: int, error: str, *, by_hand: bool = False
+) -> PublicationRecord:
+    """The takedown did not happen: it stays due, with why, and is tried again; or, when the
+    remote will never do it (`by_hand`), it waits for a person (`voices resolve --taken-down`)."""
+
+    def change(row: Publication) -> None:
+        row.error, row.attempts = error, row.attempts + 1
+        if by_hand:
+            row.status = "takedown_manual"
+
+    return _change(catalog, publication_id, change)
 
 
 def in_zone(moment: datetime, zone: str) -> datetime:

@@ -23,9 +23,47 @@ ClipDecision = Literal["candidate", "approved", "rejected"]
 CLIP_DECISIONS: tuple[ClipDecision, ...] = ("candidate", "approved", "rejected")
 ClipOrigin = Literal["auto", "chosen"]
 PublicationStatus = Literal[
-    "pending", "uploading", "published", "scheduled", "failed", "blocked", "unconfirmed"
+    "pending",
+    "uploading",
+    "published",
+    "scheduled",
+    "failed",
+    "blocked",
+    "unconfirmed",
+    "takedown_pending",  # consent no longer allows it there; a takedown is due or failed
+    "takedown_manual",  # the remote will not take it down for us: a person must (see error)
+    "taken_down",
 ]
 DONE: tuple[PublicationStatus, ...] = ("published", "scheduled")
+# What may be on the channel now (a takedown must reach these).
+MAYBE_OUT: tuple[PublicationStatus, ...] = (
+    "published",
+    "scheduled",
+    "unconfirmed",
+    "uploading",
+    "failed",  # on a channel that can be asked, a failure may have come after the upload
+    "takedown_pending",
+    "takedown_manual",
+)
+# Never published (again) by a run: done, or taken down (a person decides about those).
+SETTLED: tuple[PublicationStatus, ...] = (
+    *DONE,
+    "takedown_pending",
+    "takedown_manual",
+    "taken_down",
+)
+AuditAction = Literal[
+    "approve",
+    "reject",
+    "signoff",
+    "edit",
+    "consent",
+    "sidecar",
+    "takedown",
+    "partner_add",
+    "partner_revoke",
+    "resolve",
+]
 TranscriptTask = Literal["transcribe", "translate"]
 Consent = Literal["internal", "partners", "public"]
 Audience = Literal["partners", "public"]
@@ -63,6 +101,14 @@ class Sidecar(BaseModel):
     consent: Consent = "internal"
     people: tuple[Person, ...] = ()
     subtitle_profile: str | None = None
+    # Only when the sidecar says so do the place and the date of recording go out with a clip.
+    public_location: bool = False
+    public_recorded: bool = False
+    # Words (names, a school...) to remove from every text and mute in every render; list each
+    # form to catch (Бакыт, Бакыта, Бакытом).
+    redact: tuple[str, ...] = ()
+    # `blur`: consent covers the voice only; every face in every render is blurred.
+    faces: Literal["show", "blur"] = "show"
 
     @field_validator("language")
     @classmethod
@@ -111,6 +157,7 @@ class FootageRecord(Record):
     sidecar: Sidecar
     media_info: MediaInfo | None
     clips_key: str
+    attempts: int = 0
 
     @property
     def consent(self) -> Consent:
@@ -211,6 +258,9 @@ class ClipRecord(Record):
     preview: Path | None
     package: Path | None
     approved_at: datetime | None = None
+    approved_by: str = ""
+    signoff_by: str = ""
+    signoff_at: datetime | None = None
     publish_at: datetime | None = None
 
     @property
@@ -240,6 +290,9 @@ class PublicationRecord(Record):
     error: str
     attempts: int
     session: UploadSession
+    taken_down_at: datetime | None = None
+    taken_down_by: str = ""
+    takedown_answer: str = ""
 
     @property
     def done(self) -> bool:
@@ -261,3 +314,13 @@ class DownloadRecord(Record):
     how: str
     bytes: int
     at: datetime
+
+
+class AuditRecord(Record):
+    id: int
+    at: datetime
+    actor: str
+    action: AuditAction
+    footage_id: int | None
+    clip_id: int | None
+    detail: str

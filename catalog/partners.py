@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from catalog import audit
 from catalog.models import DownloadRecord, PartnerRecord
 from catalog.tables import PARTNER_NAME_CHARS, Download, Partner, as_utc, utcnow
 
@@ -43,8 +44,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> str:
-    """Create the partner (or re-admit a revoked one) and return its new token, the only copy."""
+def add_partner(
+    catalog: Catalog, name: str, languages: Iterable[str] = (), by: str | None = None
+) -> str:
+    """Create the partner (or re-admit a revoked one) and return its new token, the only copy.
+    `by`: who did it, for the audit log (default: the OS user)."""
     name = name.strip()
     if not name or len(name) > NAME_CHARS:
         raise PartnerError(f"a partner name needs 1 to {NAME_CHARS} characters, got {name!r}")
@@ -61,6 +65,8 @@ def add_partner(catalog: Catalog, name: str, languages: Iterable[str] = ()) -> s
             s.add(row)
         row.token_hash, row.languages = hash_token(token), wanted
         row.created_at, row.revoked_at = utcnow(), None
+        scope = ", ".join(wanted) or "every language"
+        audit.add(s, by or audit.who(), "partner_add", f"partner {name!r} added ({scope})")
     return token
 
 
@@ -69,7 +75,7 @@ def list_partners(catalog: Catalog) -> list[PartnerRecord]:
         return [_record(row) for row in s.scalars(select(Partner).order_by(Partner.name))]
 
 
-def revoke_partner(catalog: Catalog, name: str) -> PartnerRecord:
+def revoke_partner(catalog: Catalog, name: str, by: str | None = None) -> PartnerRecord:
     """Revoke the partner's token at once; its downloads stay in the log."""
     with catalog.session() as s:
         row = s.scalar(select(Partner).where(Partner.name == name))
@@ -77,6 +83,7 @@ def revoke_partner(catalog: Catalog, name: str) -> PartnerRecord:
             raise PartnerError(f"no partner named {name!r}; see `voices partners list`")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
+            audit.add(s, by or audit.who(), "partner_revoke", f"partner {name!r} revoked")
         return _record(row)
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog import audit
 from catalog.models import (
     WORKABLE,
     ClipDecision,
@@ -140,6 +141,29 @@ class Catalog:
             row = _get(s, Footage, footage_id)
             row.status, row.error = status, error
 
+    def set_sidecar(self, footage_id: int, sidecar: Sidecar) -> FootageRecord:
+        """What staff now say of the footage (consent, people, redactions...)."""
+        with self.session() as s:
+            row = _get(s, Footage, footage_id)
+            row.sidecar = sidecar.model_dump(mode="json")
+            row.consent = sidecar.consent
+            if sidecar.language:
+                row.language = sidecar.language
+            s.flush()
+            return self._footage_record(row)
+
+    def start_attempt(self, footage_id: int) -> int:
+        """Count a processing run starting on the footage; return how many have not finished."""
+        with self.session() as s:
+            row = _get(s, Footage, footage_id)
+            row.attempts += 1
+            return row.attempts
+
+    def finish_attempt(self, footage_id: int) -> None:
+        """The run got to the end of the footage (done or failed with a reason)."""
+        with self.session() as s:
+            _get(s, Footage, footage_id).attempts = 0
+
     def set_language(self, footage_id: int, language: str) -> None:
         with self.session() as s:
             _get(s, Footage, footage_id).language = language
@@ -148,16 +172,31 @@ class Catalog:
         with self.session() as s:
             return self._footage_record(_get(s, Footage, footage_id))
 
-    def footage_by_stem(self, stem: str) -> FootageRecord | None:
-        """The newest footage in the library whose original file name has this stem."""
+    def footage_by_sha256(self, prefix: str) -> FootageRecord | None:
+        """The footage in the library whose SHA-256 starts with `prefix` (at least 12 hex
+        digits), if exactly one does."""
+        prefix = prefix.lower()
+        if len(prefix) < 12 or any(c not in "0123456789abcdef" for c in prefix):
+            return None
+        with self.session() as s:
+            rows = s.scalars(
+                select(Footage)
+                .where(Footage.sha256.startswith(prefix), Footage.library_path.is_not(None))
+                .limit(2)
+            ).all()
+            return self._footage_record(rows[0]) if len(rows) == 1 else None
+
+    def footage_by_stem(self, stem: str, *, unique: bool = False) -> FootageRecord | None:
+        """The newest footage in the library whose original file name has this stem (with
+        `unique`: only if no other footage has it too)."""
         with self.session() as s:
             rows = s.scalars(
                 select(Footage).where(Footage.library_path.is_not(None)).order_by(Footage.id.desc())
             )
-            for row in rows:
-                if Path(row.source_name).stem == stem or row.source_name == stem:
-                    return self._footage_record(row)
-            return None
+            found = [r for r in rows if Path(r.source_name).stem == stem or r.source_name == stem]
+            if not found or (unique and len(found) > 1):
+                return None
+            return self._footage_record(found[0])
 
     def workable_footage(self) -> list[FootageRecord]:
         with self.session() as s:
@@ -327,15 +366,25 @@ class Catalog:
             return [(self._clip_record(c), self._footage_record(f)) for c, f in rows.tuples()]
 
     def edit_clip(
-        self, clip_id: int, *, title: str | None = None, description: str | None = None
+        self,
+        clip_id: int,
+        by: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
     ) -> ClipRecord:
         """A person's change of the title or description draft (None: left as it is)."""
         with self.session() as s:
             clip = _get(s, Clip, clip_id)
+            changed = []
             if title is not None:
                 clip.title = title
+                changed.append("title")
             if description is not None:
                 clip.description = description
+                changed.append("description")
+            detail = f"clip {clip_id}: {' and '.join(changed)} edited"
+            audit.add(s, by, "edit", detail, footage_id=clip.footage_id, clip_id=clip_id)
             s.flush()
             return self._clip_record(clip)
 
@@ -364,6 +413,11 @@ class Catalog:
             clip.error = error
             s.flush()
             return self._clip_record(clip)
+
+    def clear_package(self, clip_id: int) -> None:
+        """The clip's partner package was removed (consent no longer allows partners)."""
+        with self.session() as s:
+            _get(s, Clip, clip_id).package = None
 
     def set_package(self, clip_id: int, package: Path) -> ClipRecord:
         with self.session() as s:
@@ -394,6 +448,7 @@ class Catalog:
             sidecar=_sidecar(row),
             media_info=MediaInfo.model_validate(row.media_info) if row.media_info else None,
             clips_key=row.clips_key,
+            attempts=row.attempts,
         )
 
     def _transcript_record(self, row: Transcript) -> TranscriptRecord:
@@ -433,6 +488,9 @@ class Catalog:
             preview=self._optional_path(row.preview),
             package=self._optional_path(row.package),
             approved_at=as_utc(row.approved_at),
+            approved_by=row.approved_by,
+            signoff_by=row.signoff_by,
+            signoff_at=as_utc(row.signoff_at),
             publish_at=as_utc(row.publish_at),
         )
 

@@ -65,6 +65,9 @@ class Footage(Base):
     # What the clip selection was made from (transcript, rules, clips file); see pipeline.footage.
     clips_key: Mapped[str] = mapped_column(String(64), default="")
     media_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Processing runs that started on this footage and did not finish (a crash, the OOM
+    # killer): after a few, it waits for a person instead of stopping every run.
+    attempts: Mapped[int] = mapped_column(default=0)
     sidecar: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -150,8 +153,13 @@ class Clip(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    # When a person approved it, and from when it may be published (None: at once).
+    # When a person approved it (and who), and from when it may be published (None: at once).
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    approved_by: Mapped[str] = mapped_column(Text, default="")
+    # A second, named approval by someone else, needed before a clip showing a minor goes to a
+    # public channel.
+    signoff_by: Mapped[str] = mapped_column(Text, default="")
+    signoff_at: Mapped[datetime | None] = mapped_column(default=None)
     publish_at: Mapped[datetime | None] = mapped_column(default=None)
 
     footage: Mapped[Footage] = relationship(back_populates="clips")
@@ -169,7 +177,7 @@ class Publication(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
-    # pending | uploading | published | scheduled | failed | blocked
+    # catalog.models.PublicationStatus
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     marker: Mapped[str] = mapped_column(String(64))
     remote_id: Mapped[str | None] = mapped_column(Text, default=None)
@@ -180,6 +188,10 @@ class Publication(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     # Resumable-upload state the channel saved before sending bytes.
     session: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A takedown (consent withdrawn or lowered): when it was done, who asked, what the remote said.
+    taken_down_at: Mapped[datetime | None] = mapped_column(default=None)
+    taken_down_by: Mapped[str] = mapped_column(Text, default="")
+    takedown_answer: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -213,3 +225,18 @@ class Download(Base):
     how: Mapped[str] = mapped_column(String(16), default="download")
     bytes: Mapped[int] = mapped_column(default=0)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, when, to what: decisions, consent, takedowns, partners, edits."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    # No foreign keys: the log outlives anything it names.
+    footage_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    clip_id: Mapped[int | None] = mapped_column(default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,10 +1,11 @@
 """The one small interface every destination implements.
 
-A channel publishes one rendered clip and answers one question: is this clip already there?
-The ledger (see `pipeline.publishing`) records every publication before and after the remote
-call; a channel only has to (1) report resumable-upload state through `save_session` before it
-sends bytes, (2) resume from `session` when given one, and (3) find an earlier upload by its
-`marker` when asked.
+A channel publishes one rendered clip, answers one question (is this clip already there?) and
+takes a clip down again when a family withdraws consent. The ledger (see `pipeline.publishing`)
+records every publication before and after the remote call; a channel only has to (1) report
+resumable-upload state through `save_session` before it sends bytes, (2) resume from `session`
+when given one, (3) find an earlier upload by its `marker` when asked, and (4) take down what it
+published, saying whether it was deleted, made private or already gone.
 """
 
 from __future__ import annotations
@@ -55,6 +56,30 @@ class RemoteResult(BaseModel):
     status: Literal["published", "scheduled"] = "published"
 
 
+class TakedownRequest(BaseModel):
+    """One clip to take down from one channel. Built from the ledger's publication record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clip_id: int
+    channel: str
+    # What `publish` returned: YouTube the video id, Telegram "CHAT:MESSAGE_ID", a folder the
+    # video's file name. "" when the ledger never learnt it (an answer lost): channels that can
+    # look a clip up by `marker` (YouTube, folders) then do; Telegram asks a person.
+    remote_id: str
+    url: str | None = None
+    marker: str  # the clip's marker on this channel (the `ref:` line)
+
+
+class TakedownResult(BaseModel):
+    """What a takedown did; `answer` is the remote's answer in a few words, for the ledger."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["deleted", "made_private", "already_gone"]
+    answer: str
+
+
 SaveSession = Callable[[UploadSession], None]
 
 MARKER_PREFIX = "ref: "
@@ -69,8 +94,8 @@ class Channel(Protocol):
     """A destination for clips. Implementations take their client (or base URL) in __init__."""
 
     name: str
-    # True when the remote itself publishes at a future time (YouTube's publishAt); otherwise
-    # the ledger waits until the time has come before calling `publish`.
+    # True when the remote itself publishes at a future time (YouTube's publishAt, only with
+    # privacy "public"); otherwise the ledger waits until the time has come to call `publish`.
     schedules_remotely: bool
 
     @property
@@ -101,4 +126,10 @@ class Channel(Protocol):
         self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
     ) -> RemoteResult:
         """Publish the clip, resuming from `session` if given; raise a `ChannelError`."""
+        ...
+
+    def take_down(self, request: TakedownRequest) -> TakedownResult:
+        """Remove the clip (or hide it, where so configured); a clip not there is
+        "already_gone", so calling this again is safe. Raise a `ChannelError` saying what to do
+        (a `TakedownRefusedError` when only a person can remove it)."""
         ...

@@ -6,6 +6,7 @@
     ├── QuotaExceededError       stop this channel until `retry_after` (daily quota, upload cap)
     ├── AuthError                a person must act: re-authorise, fix a token or a permission
     └── InvalidRequestError      bad input (title too long, file too big): fix the clip
+        └── TakedownRefusedError the remote will not remove it for us: a person must, by hand
 
 Messages name the channel, the clip and the fix. Secrets never appear in them.
 """
@@ -49,3 +50,9 @@ class AuthError(ChannelError):
 
 class InvalidRequestError(ChannelError):
     """The remote refused the request as it is; retrying the same request will not help."""
+
+
+class TakedownRefusedError(InvalidRequestError):
+    """The remote will not take this clip down for us, now or on a retry (a Telegram post older
+    than 48 hours, a video this account may not delete): a person must remove it by hand. The
+    message says where (the post's URL) and how."""

@@ -5,6 +5,7 @@ A clip lands as ``<clip id>-<slug of title>.mp4`` beside its thumbnail, its subt
 ``.….partial`` name in the same folder, flushed to disk and renamed, so a watcher never picks up
 half a file. The metadata JSON is written last and carries the marker: it is what
 `find_existing` looks for, so a copy cut short is redone and a finished one is never repeated.
+`take_down` removes exactly the files that JSON names (and the JSON last), nothing else.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from catalog.models import UploadSession
-from channels.base import PublishRequest, RemoteResult, SaveSession
+from channels.base import (
+    PublishRequest,
+    RemoteResult,
+    SaveSession,
+    TakedownRequest,
+    TakedownResult,
+)
 from channels.errors import InvalidRequestError, TransientChannelError
 
 log = logging.getLogger(__name__)
@@ -52,19 +59,72 @@ class FolderChannel:
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:
         """The clip's earlier copy: a ``<clip id>-*.json`` holding `request.marker`, if any."""
         self._check_target()
-        for metadata_path in sorted(self.target.glob(f"{request.clip_id}-*.json")):
-            try:
-                metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                log.warning("%s: skipping unreadable %s: %s", self.name, metadata_path.name, exc)
-                continue
-            if not isinstance(metadata, dict) or metadata.get("marker") != request.marker:
-                continue
+        for _, metadata in self._copies(request.clip_id, request.marker):
             files = metadata.get("files")
             name = files.get("video") if isinstance(files, dict) else None
             if isinstance(name, str) and (self.target / Path(name).name).is_file():
                 return _result(self.target / Path(name).name)
         return None
+
+    def take_down(self, request: TakedownRequest) -> TakedownResult:
+        """Remove every file `publish` wrote for this clip: those named by its metadata JSON
+        (found by clip id and marker), then the JSON, so a removal cut short is finished by the
+        next call. Files of other clips, and files no copy names, are left alone."""
+        where = f"{self.name}: taking down clip {request.clip_id}"
+        if not self.target.is_dir():
+            raise TransientChannelError(
+                f"{where}: the folder {self.target} is not there; check that the drive is "
+                "mounted, then try again"
+            )
+        removed: list[str] = []
+        for metadata_path, metadata in self._copies(request.clip_id, request.marker):
+            for path in [*_written_files(metadata_path, metadata), metadata_path]:
+                self._remove(where, path, removed, metadata_path.stem)
+        if removed:
+            _fsync_directory(self.target)
+        answer = f"removed {', '.join(removed)}" if removed else "no copy with its marker here"
+        if unclaimed := self._unclaimed(request.clip_id):
+            answer += f"; files no copy names, for a person to check: {', '.join(unclaimed)}"
+        log.info("%s: clip %d taken down: %s", self.name, request.clip_id, answer)
+        return TakedownResult(status="deleted" if removed else "already_gone", answer=answer)
+
+    def _copies(self, clip_id: int, marker: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """(path, content) of each ``<clip id>-*.json`` metadata file holding `marker`."""
+        for metadata_path in sorted(self.target.glob(f"{clip_id}-*.json")):
+            try:
+                metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                log.warning("%s: skipping unreadable %s: %s", self.name, metadata_path.name, exc)
+                continue
+            if isinstance(metadata, dict) and metadata.get("marker") == marker:
+                yield metadata_path, metadata
+
+    def _remove(self, where: str, path: Path, removed: list[str], base: str) -> None:
+        try:
+            if path.exists():
+                path.unlink()
+                removed.append(path.name)
+        except OSError as exc:
+            done = f" (removed so far: {', '.join(removed)})" if removed else ""
+            raise TransientChannelError(
+                f"{where}: could not remove {path} ({exc.strerror or exc}){done}; check that "
+                f"the drive is mounted and writable and try again, or delete the files named "
+                f"'{base}.*' there by hand"
+            ) from exc
+
+    def _unclaimed(self, clip_id: int) -> list[str]:
+        """Files named for this clip that no metadata JSON names (a copy cut short, or not
+        ours): never removed, only reported."""
+        claimed: set[str] = set()
+        for metadata_path in self.target.glob(f"{clip_id}-*.json"):
+            try:
+                metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(metadata, dict):
+                claimed |= {p.name for p in _written_files(metadata_path, metadata)}
+                claimed.add(metadata_path.name)
+        return sorted(p.name for p in self.target.glob(f"{clip_id}-*") if p.name not in claimed)
 
     def publish(
         self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
@@ -172,6 +232,29 @@ def _metadata(request: PublishRequest, files: dict[str, Any]) -> dict[str, Any]:
         "marker": request.marker,
         "files": files,
     }
+
+
+def _written_files(metadata_path: Path, metadata: dict[str, Any]) -> list[Path]:
+    """The files a metadata JSON names that `publish` could have written beside it: plain names
+    starting with the JSON's own ``<clip id>-<slug>.`` (a name edited to point elsewhere, into
+    another clip or out of the folder, is skipped)."""
+    files = metadata.get("files")
+    if not isinstance(files, dict):
+        return []
+    names = [files.get("video"), files.get("thumbnail")]
+    subtitles = files.get("subtitles")
+    for formats in subtitles.values() if isinstance(subtitles, dict) else ():
+        names += formats.values() if isinstance(formats, dict) else ()
+    prefix = f"{metadata_path.stem}."
+    found = []
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        if Path(name).name != name or not name.startswith(prefix) or name == metadata_path.name:
+            log.warning("%s names %r, not a file written for it: left alone", metadata_path, name)
+            continue
+        found.append(metadata_path.with_name(name))
+    return found
 
 
 def _result(video: Path) -> RemoteResult:

@@ -5,14 +5,19 @@ API server; caption at most 1024 characters; thumbnail JPEG under 200 kB, at mos
 
 A channel does no media work: the video's width, height and duration and the thumbnail (the
 request's `preview`, made to those limits by the render step) come in the `PublishRequest`. What
-is not there is not sent; Telegram then shows its own guesses.
+is not there is not sent; Telegram then shows its own guesses. The caption, the post's link and
+those fields are made in `channels.telegram_rules`.
 
 Known limit, the lost answer: `sendVideo` has no idempotency key and the Bot API cannot list a
 channel's messages, so a post whose answer was lost cannot be looked up. So a request is retried
-only when it certainly did not arrive whole (no connection, dropped while sending, an error
-status); when all of it was sent and no answer came (or a 504), `UnconfirmedPublicationError`
-lets the ledger mark it for a person to check (search the channel for the caption's last line,
-``ref: <marker>``) instead of posting twice.
+only when it certainly did not arrive whole (no connection, dropped while sending, a 429); when
+all of it was sent and no answer came, or a 5xx came (a proxy's 502 after the upload says nothing
+about whether Telegram posted it), `UnconfirmedPublicationError` lets the ledger mark it for a
+person to check (search the channel for the caption's last line, ``ref: <marker>``) instead of
+posting twice.
+
+`take_down` deletes the post (``deleteMessage``). Bots may delete only posts younger than 48
+hours: an older one raises `TakedownRefusedError`, naming the post for a person to delete.
 
 The bot token is part of every URL: messages here are scrubbed, a wrapped httpx error is a
 scrubbed copy without its request, and a filter on the ``httpx`` logger redacts its URLs.
@@ -26,21 +31,30 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from catalog.models import UploadSession
-from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
+from channels.base import (
+    PublishRequest,
+    RemoteResult,
+    SaveSession,
+    TakedownRequest,
+    TakedownResult,
+    marker_line,
+)
 from channels.errors import (
     AuthError,
     ChannelError,
     InvalidRequestError,
     QuotaExceededError,
+    TakedownRefusedError,
     TransientChannelError,
     UnconfirmedPublicationError,
 )
+from channels.telegram_rules import build_caption, message_url, read_preview, video_fields
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +62,8 @@ DEFAULT_BASE_URL = "https://api.telegram.org"
 # Telegram says "50 MB" and "2000 MB"; decimal megabytes are the safe reading.
 CLOUD_MAX_UPLOAD_BYTES = 50 * 1000 * 1000
 LOCAL_MAX_UPLOAD_BYTES = 2000 * 1000 * 1000
-CAPTION_MAX_CHARS = 1024
-THUMBNAIL_MAX_BYTES = 200 * 1000  # "less than 200 kB"
 MAX_BACKOFF_S = 60.0
+_T = TypeVar("_T")
 
 
 class TelegramChannel:
@@ -114,10 +127,13 @@ class TelegramChannel:
 
     def check(self) -> str:
         """Ask the Bot API who the bot is (``getMe``): its username, or an error with the fix."""
-        result = self._call("getMe", f"telegram ({self.chat_id})")
-        if isinstance(result, _Retry):
-            raise result.error from result.cause
-        return str(result.get("username", ""))
+        where = f"telegram ({self.chat_id})"
+        reply = self._call("getMe", where)
+        if isinstance(reply, _Retry):
+            raise reply.error from reply.cause
+        if not isinstance(reply.result, dict):
+            raise _status_error(reply.status, reply.said, where)
+        return str(reply.result.get("username", ""))
 
     def publish(
         self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
@@ -155,20 +171,49 @@ class TelegramChannel:
                 f"render a smaller copy{fix}"
             )
 
+    def take_down(self, request: TakedownRequest) -> TakedownResult:
+        """Delete the post (``deleteMessage``); a post not there is "already_gone"."""
+        chat_id, message_id = _message_of(request, self.chat_id)
+        url = (
+            request.url or message_url(chat_id, message_id) or f"message {message_id} in {chat_id}"
+        )
+        where = f"telegram ({chat_id}), taking down clip {request.clip_id}"
+        fields = {"chat_id": chat_id, "message_id": str(message_id)}
+        reply = self._retrying(lambda: self._call("deleteMessage", where, data=fields))
+        if reply.result is True:
+            log.info("telegram: clip %d: message %d deleted", request.clip_id, message_id)
+            return TakedownResult(status="deleted", answer=f"message {message_id} deleted")
+        if reply.status == 400 and "message to delete not found" in reply.said.lower():
+            return TakedownResult(
+                status="already_gone", answer=f"message {message_id}: {reply.said}"
+            )
+        by_hand = f"delete it by hand in the channel: {url}"
+        if reply.status == 400 and "can't be deleted" in reply.said.lower():
+            raise TakedownRefusedError(
+                f"{where}: the Bot API refused ({reply.said}); a bot may delete only posts "
+                "younger than 48 hours (and only as an admin that may post or delete "
+                f"messages), so retrying will not help: a person must {by_hand}"
+            )
+        raise _status_error(reply.status, reply.said, where, by_hand)
+
     def _send_video(
         self, request: PublishRequest, fields: dict[str, str], thumbnail: bytes | None
     ) -> dict[str, Any]:
         """POST sendVideo, retrying only what certainly did not post, `max_retries` times."""
-        for attempt in range(self.max_retries + 1):
-            outcome = self._post_video_once(request, fields, thumbnail)
+        return self._retrying(lambda: self._post_video_once(request, fields, thumbnail))
+
+    def _retrying(self, attempt: Callable[[], _T | _Retry]) -> _T:
+        """`attempt` until it gives something other than a `_Retry`, `max_retries` times."""
+        for number in range(self.max_retries + 1):
+            outcome = attempt()
             if not isinstance(outcome, _Retry):
                 return outcome
-            if attempt == self.max_retries:
+            if number == self.max_retries:
                 raise outcome.error from outcome.cause
             delay = outcome.delay_s
             if delay is None:
-                delay = min(self.backoff_s * 2**attempt, MAX_BACKOFF_S)
-            log.warning("%s; retry %d of %d in %.1f s", outcome.error, attempt + 1,
+                delay = min(self.backoff_s * 2**number, MAX_BACKOFF_S)
+            log.warning("%s; retry %d of %d in %.1f s", outcome.error, number + 1,
                         self.max_retries, delay)  # fmt: skip
             self._sleep(delay)
         raise AssertionError("unreachable")
@@ -182,15 +227,23 @@ class TelegramChannel:
             files: dict[str, Any] = {"video": (request.video.name, video, "video/mp4")}
             if thumbnail is not None:
                 files["thumbnail"] = ("thumbnail.jpg", thumbnail, "image/jpeg")
-            result = self._call("sendVideo", where, lost, data=fields, files=files)
-        if isinstance(result, dict) and not isinstance(result.get("message_id"), int):
+            reply = self._call("sendVideo", where, lost, data=fields, files=files)
+        if isinstance(reply, _Retry):
+            return reply
+        if reply.status != 200:
+            raise _status_error(reply.status, reply.said, where)
+        if not isinstance(reply.result, dict) or not isinstance(
+            reply.result.get("message_id"), int
+        ):
             raise UnconfirmedPublicationError(f"{where}: answered ok without a message id; {lost}")
-        return result
+        return reply.result
 
-    def _call(
-        self, method: str, where: str, lost: str = "", **body: Any
-    ) -> dict[str, Any] | _Retry:
-        """POST one Bot API method: its `result`, a `_Retry`, or a raised `ChannelError`."""
+    def _call(self, method: str, where: str, lost: str = "", **body: Any) -> _Reply | _Retry:
+        """POST one Bot API method: the answer, a `_Retry`, or a raised `ChannelError`.
+
+        `lost` (a post's "look for it" hint) marks a call that may have posted when all of it was
+        sent and no usable answer came back.
+        """
         url = f"{self._base_url}/bot{self._token}/{method}"
         http_request = self._client.build_request("POST", url, **body)
         http_request.stream = tracker = _SentTracker(http_request.stream)
@@ -199,7 +252,7 @@ class TelegramChannel:
         except httpx.TransportError as exc:
             failure = exc  # raised below, outside this block, so the original is not chained
         else:
-            return self._parse(response, where, lost)
+            return self._parse(response, where, lost if tracker.sent_all else "")
         what = _scrub_tokens(f"{type(failure).__name__}: {failure}".rstrip(": "), {self._token})
         # A copy without its request (whose URL holds the token), keeping the traceback.
         cause = type(failure)(_scrub_tokens(str(failure), {self._token}))
@@ -209,20 +262,21 @@ class TelegramChannel:
                 f"{where}: all was sent but no answer came ({what}); it may be live: {lost}, "
                 "then record the post or publish again"
             ) from cause
-        return _Retry(TransientChannelError(f"{where}: did not get through ({what})"), None, cause)
+        fix = "check the network and base_url, then retry"
+        error = TransientChannelError(f"{where}: did not get through ({what}); {fix}")
+        return _Retry(error, None, cause)
 
-    def _parse(
-        self, response: httpx.Response, where: str, lost: str = ""
-    ) -> dict[str, Any] | _Retry:
-        """The `result` of a Bot API answer, a `_Retry`, or a raised `ChannelError`."""
+    def _parse(self, response: httpx.Response, where: str, lost: str = "") -> _Reply | _Retry:
+        """A Bot API answer (its `result`, or a refusal to sort), a `_Retry` (429, or a 5xx to
+        a call that cannot have posted), or a raised `UnconfirmedPublicationError` (a 5xx once a
+        whole post was sent: it may be live)."""
         try:
             body = response.json()
         except ValueError:  # an HTML error page from a proxy
             body = {}
         body = body if isinstance(body, dict) else {}
-        result = body.get("result")
-        if response.status_code == 200 and body.get("ok") is True and isinstance(result, dict):
-            return result
+        if response.status_code == 200 and body.get("ok") is True:
+            return _Reply(200, body.get("result"), "")
         code = body.get("error_code")
         status = code if isinstance(code, int) else response.status_code
         description = str(body.get("description") or response.reason_phrase)
@@ -231,11 +285,15 @@ class TelegramChannel:
             parameters = body.get("parameters")
             retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
             return self._rate_limited(retry_after, said, where)
-        if status == 504 and lost:  # the gateway timed out after the upload: it may be posted
-            raise UnconfirmedPublicationError(f"{where}: {said} after the upload; {lost}")
+        if status >= 500 and lost:  # after the whole upload: Telegram may have posted it
+            raise UnconfirmedPublicationError(
+                f"{where}: {said} after the whole video was sent; it may be live: {lost}, then "
+                "record the post or publish again"
+            )
         if status >= 500:
-            return _Retry(TransientChannelError(f"{where}: Bot API failed ({said})"), None, None)
-        raise _status_error(status, said, where)
+            error = TransientChannelError(f"{where}: Bot API failed ({said}); retry later")
+            return _Retry(error, None, None)
+        return _Reply(status, None, said)
 
     def _rate_limited(self, retry_after: object, said: str, where: str) -> _Retry:
         """Wait `retry_after` and retry, unless that is longer than `max_retry_after_s`."""
@@ -257,18 +315,51 @@ class _Retry:
     cause: BaseException | None
 
 
-def _status_error(status: int, said: str, where: str) -> ChannelError:
-    """Sort a refusal (a 4xx other than 429) by what must happen next, with the fix."""
+@dataclass(frozen=True)
+class _Reply:
+    """A final Bot API answer: ok (200, its `result`) or a refusal (`said`: "400 Bad Request:
+    …", scrubbed of the token) for the caller to sort."""
+
+    status: int
+    result: object
+    said: str
+
+
+def _status_error(status: int, said: str, where: str, by_hand: str = "") -> ChannelError:
+    """Sort a refusal (a 4xx other than 429) by what must happen next, with the fix;
+    `by_hand` (takedowns): how a person can do it instead."""
     kind: type[ChannelError] = AuthError
     if status in (401, 404):
         fix = "the bot token was refused: copy it again from @BotFather and check base_url"
     elif status == 403 or (status == 400 and re.search(r"chat not found|rights", said, re.I)):
         fix = "check chat_id ('@name' or the numeric id); make the bot an admin that may post"
+    elif by_hand:
+        kind, fix = TakedownRefusedError, by_hand
     elif status == 413:
         kind, fix = InvalidRequestError, "render a smaller copy or use a local Bot API server"
     else:
         kind, fix = InvalidRequestError, "fix the clip"
+    if by_hand and kind is AuthError:
+        fix = f"{fix}, or {by_hand}"
     return kind(f"{where}: the Bot API refused it ({said}); {fix}")
+
+
+def _message_of(request: TakedownRequest, chat_id: str) -> tuple[str, int]:
+    """(chat, message id) from a post's remote id, "CHAT:MESSAGE_ID"."""
+    where = f"telegram ({chat_id}), taking down clip {request.clip_id}"
+    if not request.remote_id:
+        raise TakedownRefusedError(
+            f"{where}: no message id was recorded (the post was never confirmed) and the Bot API "
+            f"cannot search a channel: a person must look for the line "
+            f"'{marker_line(request.marker)}' in the channel and delete that post by hand"
+        )
+    chat, _, number = request.remote_id.rpartition(":")
+    if not chat or not number.isdigit():
+        raise InvalidRequestError(
+            f"{where}: the recorded remote id {request.remote_id!r} is not CHAT:MESSAGE_ID; "
+            f"check the ledger's record, or delete the post by hand ({request.url or chat_id})"
+        )
+    return chat, int(number)
 
 
 class _SentTracker(httpx.SyncByteStream):
@@ -283,87 +374,6 @@ class _SentTracker(httpx.SyncByteStream):
         self.sent_all = False
         yield from self._inner
         self.sent_all = True
-
-
-def build_caption(title: str, description: str, marker: str, limit: int = CAPTION_MAX_CHARS) -> str:
-    """Title, a blank line, the description, and ``ref: <marker>`` as the last line.
-
-    Telegram counts UTF-16 code units (an emoji may count 2), so this does too. A long text is
-    cut at a character boundary, after a word where one ends near the cut, and ends with "…";
-    the marker line is always kept whole.
-    """
-    tail = marker_line(marker)
-    body = "\n\n".join(part.strip() for part in (title, description) if part.strip())
-    room = limit - _utf16_units(tail) - 2
-    if not body or room < 2:
-        return _cut(tail, limit)
-    return f"{_cut(body, room)}\n\n{tail}"
-
-
-def _cut(text: str, room: int) -> str:
-    if _utf16_units(text) <= room:
-        return text
-    kept: list[str] = []
-    used = 1  # the "…"
-    for char in text:
-        used += _utf16_units(char)
-        if used > room:
-            break
-        kept.append(char)
-    cut = "".join(kept)
-    word_end = re.search(r"\s+\S*\Z", cut)
-    if word_end and word_end.start() > 0 and len(cut) - word_end.start() <= 40:
-        cut = cut[: word_end.start()]
-    return cut.rstrip() + "…"
-
-
-def _utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def message_url(chat_id: str, message_id: int, username: str | None = None) -> str:
-    """A t.me link: public channels by name, private ones (``-100…``) for members; else ""."""
-    name = username or (chat_id[1:] if chat_id.startswith("@") else "")
-    if name:
-        return f"https://t.me/{name}/{message_id}"
-    if chat_id.startswith("-100") and chat_id[4:].isdigit():
-        return f"https://t.me/c/{chat_id[4:]}/{message_id}"
-    return ""
-
-
-def video_fields(request: PublishRequest) -> dict[str, str]:
-    """sendVideo's `width`, `height` and `duration` (whole seconds) from what the render step
-    recorded; a field it did not record is left out rather than guessed."""
-    fields: dict[str, str] = {}
-    if request.width is not None and request.height is not None:
-        fields["width"], fields["height"] = str(request.width), str(request.height)
-    if request.duration_ms:
-        fields["duration"] = str(max(1, (request.duration_ms + 500) // 1000))  # half up
-    return fields
-
-
-def read_preview(request: PublishRequest) -> bytes | None:
-    """The preview's bytes for sendVideo's `thumbnail`, checked against Telegram's 200 kB.
-
-    The render step makes it to fit; checking again here turns a preview from elsewhere (or an
-    older render) into a clear error before the upload, instead of a refusal after it.
-    """
-    if request.preview is None:
-        return None
-    try:
-        data = request.preview.read_bytes()
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"telegram: clip {request.clip_id}'s preview {request.preview} cannot be read "
-            f"({exc.strerror}); render the clip again"
-        ) from exc
-    if len(data) >= THUMBNAIL_MAX_BYTES:
-        raise InvalidRequestError(
-            f"telegram: clip {request.clip_id}'s preview {request.preview} is "
-            f"{len(data) / 1000:.0f} kB, over Telegram's 200 kB thumbnail limit; make it again "
-            "with media.render.make_preview (320 px, under 200 kB)"
-        )
-    return data
 
 
 _TOKENS: set[str] = set()

@@ -1,173 +1,50 @@
-"""YouTube through the Data API v3 (google-api-python-client), the only module importing it.
+"""YouTube through the Data API v3 (google-api-python-client): the channel.
 
-`authorize` runs the browser consent once and stores an authorized-user token file (0600);
-`build_service` loads it, refreshes it, and gives a client whose later refreshes are written back
-to the same file; `YouTubeChannel` publishes with a resumable upload whose session is handed to
-the ledger before any byte is sent, so a crashed run resumes where the server says it got to.
-Errors come out sorted as in `channels.errors`; messages never carry a token.
+`YouTubeChannel` publishes with a resumable upload whose session is handed to the ledger before
+any byte is sent, so a crashed run resumes where the server says it got to, and a publication
+without a session looks for its marker first, so a reset one is not uploaded twice. `take_down`
+deletes a video (`videos.delete`) or, with ``takedown="private"``, makes it private. Credentials,
+the service and error sorting live in `channels.youtube_client` (`build_service` and `authorize`
+are re-exported here); what needs no client library in `channels.youtube_rules`.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import google_auth_httplib2  # type: ignore[import-untyped]
-import httplib2  # type: ignore[import-untyped]
-from google.auth.exceptions import RefreshError, TransportError
-from google.oauth2.credentials import Credentials
-from google_auth_oauthlib.flow import InstalledAppFlow  # type: ignore[import-untyped]
-from googleapiclient.discovery import Resource, build  # type: ignore[import-untyped]
+from googleapiclient.discovery import Resource  # type: ignore[import-untyped]
 from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
-from googleapiclient.http import MediaFileUpload, build_http  # type: ignore[import-untyped]
+from googleapiclient.http import MediaFileUpload  # type: ignore[import-untyped]
 
 from catalog.models import SubtitleFiles, UploadSession
 from channels import youtube_rules as rules
-from channels.base import PublishRequest, RemoteResult, SaveSession, marker_line
-from channels.errors import (
-    AuthError,
-    ChannelError,
-    InvalidRequestError,
-    QuotaExceededError,
-    TransientChannelError,
+from channels.base import (
+    PublishRequest,
+    RemoteResult,
+    SaveSession,
+    TakedownRequest,
+    TakedownResult,
+    marker_line,
 )
-from channels.token_file import save_token
+from channels.errors import AuthError
+from channels.youtube_client import (
+    NETWORK_ERRORS,
+    channel_errors,
+    error_reason,
+    not_found,
+)
+from channels.youtube_client import authorize as authorize
+from channels.youtube_client import build_service as build_service
 
 logger = logging.getLogger(__name__)
 
-SCOPES = ["https://www.googleapis.com/auth/youtube.force-ssl"]
-REAUTH = "run `voices auth youtube` again"
 UPLOAD_UNIT = 256 * 1024
 LOOKUP_PAGES = 20  # 1,000 latest uploads, 20 + 20 quota units
-_QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"}
-_NETWORK_ERRORS = (httplib2.HttpLib2Error, http.client.HTTPException, OSError)
-
-
-def _reason(exc: HttpError) -> str:
-    try:
-        error = json.loads(exc.content).get("error")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return ""
-    if isinstance(error, dict):
-        errors = error.get("errors") or [{}]
-        return str(errors[0].get("reason") or error.get("status") or "")
-    return str(error or "")
-
-
-def _from_http(exc: HttpError, where: str) -> ChannelError:
-    status, reason = exc.resp.status, _reason(exc)
-    what = f"{where}: YouTube answered {status} {reason}".rstrip()
-    if reason in _QUOTA_REASONS:
-        until = rules.next_pacific_midnight()
-        message = f"{what}; the quota is used up, wait until {until:%Y-%m-%d %H:%M} UTC"
-        return QuotaExceededError(message, retry_after=until)
-    if status in (408, 429) or status >= 500:
-        return TransientChannelError(f"{what}; retry later")
-    if status in (401, 403):
-        return AuthError(f"{what}; {REAUTH} (or fix the channel's permissions)")
-    return InvalidRequestError(f"{what}; fix the clip's metadata or files")
-
-
-def _translate(exc: Exception, where: str) -> ChannelError | None:
-    if isinstance(exc, HttpError):
-        return _from_http(exc, where)
-    if isinstance(exc, RefreshError):
-        if exc.retryable:
-            return TransientChannelError(f"{where}: token refresh failed; retry later")
-        return AuthError(f"{where}: Google refused the stored token; {REAUTH}")
-    if isinstance(exc, TransportError) or (
-        isinstance(exc, _NETWORK_ERRORS) and getattr(exc, "filename", None) is None
-    ):
-        return TransientChannelError(f"{where}: network error ({type(exc).__name__}); retry")
-    if isinstance(exc, OSError):
-        return InvalidRequestError(f"{where}: cannot read {exc.filename}; fix the clip's files")
-    return None
-
-
-@contextmanager
-def _errors(where: str) -> Iterator[None]:
-    """Third-party errors out as `ChannelError`s, once, `from` the original."""
-    try:
-        yield
-    except ChannelError:
-        raise
-    except Exception as exc:
-        translated = _translate(exc, where)
-        if translated is None:
-            raise
-        raise translated from exc
-
-
-class _PersistentCredentials(Credentials):
-    """Authorized-user credentials that write themselves back to their file on every refresh."""
-
-    token_file: Path | None = None
-
-    def refresh(self, request: Any) -> None:
-        super().refresh(request)  # type: ignore[no-untyped-call]
-        if self.token_file is not None:
-            save_token(self.token_file, json.loads(self.to_json()))  # type: ignore[no-untyped-call]
-            logger.info("youtube: access token refreshed and saved to %s", self.token_file)
-
-
-def _load_credentials(token_file: Path, token_uri: str | None) -> _PersistentCredentials:
-    try:
-        load = _PersistentCredentials.from_authorized_user_file
-        credentials: _PersistentCredentials = load(str(token_file))  # type: ignore[no-untyped-call]
-    except (OSError, ValueError, KeyError) as exc:
-        message = f"youtube: cannot use the token file {token_file} ({type(exc).__name__})"
-        raise AuthError(f"{message}; {REAUTH}") from exc
-    if token_uri:  # google-auth ignores a token_uri in the file, on purpose
-        expiry = credentials.expiry
-        credentials = credentials.with_token_uri(token_uri)
-        credentials.expiry = expiry
-    credentials.token_file = token_file
-    return credentials
-
-
-def build_service(
-    token_file: Path, api_endpoint: str | None = None, *, token_uri: str | None = None
-) -> Resource:
-    """A YouTube Data API client from a token file made by `authorize`.
-
-    `api_endpoint` and `token_uri` point the client at a stand-in (tests); leave them out.
-    """
-    credentials = _load_credentials(token_file, token_uri)
-    if not credentials.valid:
-        transport = build_http()
-        try:
-            with _errors("youtube: refreshing the token"):
-                credentials.refresh(google_auth_httplib2.Request(transport))
-        finally:
-            transport.close()
-    options = {"api_endpoint": api_endpoint} if api_endpoint else None
-    return build(
-        "youtube",
-        "v3",
-        credentials=credentials,
-        client_options=options,
-        static_discovery=True,
-        cache_discovery=False,
-    )
-
-
-def authorize(
-    client_secrets: Path, token_file: Path, port: int = 0, *, open_browser: bool = True
-) -> None:
-    """Ask a person for consent in the browser once; store the token file (0600)."""
-    flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=SCOPES)
-    credentials = flow.run_local_server(port=port, prompt="consent", open_browser=open_browser)
-    if not credentials.refresh_token:
-        raise AuthError(f"youtube: Google gave no refresh token; {REAUTH}")
-    save_token(token_file, json.loads(credentials.to_json()))
-    logger.info("youtube: authorized; token saved to %s", token_file)
 
 
 # -- upload plumbing ----------------------------------------------------------------------------
@@ -214,10 +91,15 @@ class _SessionRecorder:
 
 
 class YouTubeChannel:
-    """Publishes clips to the channel the service's credentials belong to."""
+    """Publishes clips to the channel the service's credentials belong to.
+
+    `privacy` is what every upload gets. A clip approved for a later time goes up with YouTube's
+    `publishAt` only when `privacy` is "public" (publishAt makes a video public at that time);
+    otherwise `schedules_remotely` is False and the ledger holds the clip until its time.
+    `takedown` is what `take_down` does: "delete" the video, or make it "private".
+    """
 
     name = "youtube"
-    schedules_remotely = True
     finds_existing = True
     max_upload_bytes: int | None = None  # 256 GB: far beyond any clip
 
@@ -229,18 +111,23 @@ class YouTubeChannel:
         category_id: str = "29",
         playlist_id: str | None = None,
         notify_subscribers: bool = False,
+        takedown: Literal["delete", "private"] = "delete",
         chunk_size: int = UPLOAD_UNIT * 4,
         num_retries: int = 5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if privacy not in ("private", "unlisted", "public"):
             raise ValueError(f"privacy must be private, unlisted or public, not {privacy!r}")
+        if takedown not in ("delete", "private"):
+            raise ValueError(f"takedown must be delete or private, not {takedown!r}")
         if chunk_size != -1 and (chunk_size <= 0 or chunk_size % UPLOAD_UNIT):
             raise ValueError("chunk_size must be a multiple of 256 KiB (or -1 for one request)")
         self._service = service
         self._privacy, self._category_id, self._playlist_id = privacy, category_id, playlist_id
         self._notify, self._chunk_size = notify_subscribers, chunk_size
         self._num_retries, self._sleep = num_retries, sleep
+        self._takedown = takedown
+        self.schedules_remotely = privacy == "public"
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -248,7 +135,7 @@ class YouTubeChannel:
 
     def check(self) -> str:
         """The channel's title, which proves the token works (1 quota unit)."""
-        with _errors("youtube: checking the token"):
+        with channel_errors("youtube: checking the token"):
             found = self._run(self._service.channels().list(part="snippet", mine=True))
         if not found.get("items"):
             raise AuthError(
@@ -259,7 +146,12 @@ class YouTubeChannel:
 
     def find_existing(self, request: PublishRequest) -> RemoteResult | None:
         """Look for the marker line in the descriptions of the channel's latest uploads."""
-        with _errors(f"youtube: clip {request.clip_id}"):
+        return self._find(request.clip_id, request.marker)
+
+    def _find(self, clip_id: int, marker: str) -> RemoteResult | None:
+        """The upload whose description has the line `ref: <marker>`, among the latest 1,000
+        (1 quota unit for the channel, then 2 a page of 50)."""
+        with channel_errors(f"youtube: clip {clip_id}"):
             channels = self._run(self._service.channels().list(part="contentDetails", mine=True))
             if not channels.get("items"):
                 return None
@@ -274,24 +166,84 @@ class YouTubeChannel:
                 )
                 page = self._run(listing)
                 ids = [item["contentDetails"]["videoId"] for item in page.get("items", [])]
-                if found := self._match(ids, marker_line(request.marker)):
+                if found := self._match(ids, marker_line(marker)):
                     return found
                 if not page.get("nextPageToken"):
                     return None
-        logger.warning("youtube: clip %s: not among the latest uploads", request.clip_id)
+        logger.warning("youtube: clip %s: not among the latest uploads", clip_id)
         return None
 
     def publish(
         self, request: PublishRequest, session: UploadSession | None, save_session: SaveSession
     ) -> RemoteResult:
-        """Upload (or resume) the video, then captions, thumbnail and playlist entry."""
+        """Upload (or resume) the video, then captions, thumbnail and playlist entry.
+
+        Without a session (a first try, or one the ledger reset) the channel's uploads are
+        searched for the marker first: a clip already there is returned, never uploaded again.
+        """
         body = rules.video_body(request, self._privacy, self._category_id)
         rules.check_files(request)
         progress = _Session(session, save_session)
-        with _errors(f"youtube: clip {request.clip_id}"):
+        if not progress.state and (earlier := self.find_existing(request)):
+            found = (request.clip_id, earlier.remote_id)
+            logger.warning("youtube: clip %s is already up as %s; not uploaded again", *found)
+            return earlier
+        with channel_errors(f"youtube: clip {request.clip_id}"):
             video_id = progress.state.get("video_id") or self._upload(request, body, progress)
             self._finish(request, str(video_id), progress)
-        return rules.remote_result(str(video_id), scheduled=request.publish_at is not None)
+        return rules.remote_result(str(video_id), scheduled="publishAt" in body["status"])
+
+    def take_down(self, request: TakedownRequest) -> TakedownResult:
+        """Delete the video (50 quota units), or make it private when so configured.
+
+        Without a video id (the ledger never learnt it) the video is looked up by its marker.
+        """
+        video_id = request.remote_id
+        if not video_id:
+            found = self._find(request.clip_id, request.marker)
+            if found is None:
+                line = marker_line(request.marker)
+                answer = f"no upload among the latest {LOOKUP_PAGES * 50} has '{line}'"
+                return TakedownResult(status="already_gone", answer=answer)
+            video_id = found.remote_id
+        where = f"youtube: taking down clip {request.clip_id} (video {video_id})"
+        by_hand = f"remove it by hand in YouTube Studio: {rules.studio_url(video_id)}"
+        with channel_errors(where, by_hand):
+            if self._takedown == "private":
+                return self._make_private(video_id)
+            return self._delete(video_id)
+
+    def _delete(self, video_id: str) -> TakedownResult:
+        try:
+            self._run(self._service.videos().delete(id=video_id))
+        except HttpError as exc:
+            if not not_found(exc):
+                raise
+            return TakedownResult(status="already_gone", answer=f"video {video_id}: 404 not found")
+        logger.info("youtube: video %s deleted", video_id)
+        return TakedownResult(status="deleted", answer=f"video {video_id} deleted")
+
+    def _make_private(self, video_id: str) -> TakedownResult:
+        """`videos.update` resets every status field it is not given: the others are sent back."""
+        found = self._run(self._service.videos().list(part="status", id=video_id))
+        if not found.get("items"):
+            return TakedownResult(status="already_gone", answer=f"video {video_id}: not found")
+        current: dict[str, Any] = found["items"][0].get("status", {})
+        was = str(current.get("privacyStatus", "unknown"))
+        if was == "private" and not current.get("publishAt"):
+            answer = f"video {video_id} was already private"
+            return TakedownResult(status="made_private", answer=answer)
+        body = {"id": video_id, "status": rules.private_status(current)}
+        try:
+            self._run(self._service.videos().update(part="status", body=body))
+        except HttpError as exc:
+            if not not_found(exc):
+                raise
+            return TakedownResult(status="already_gone", answer=f"video {video_id}: 404 not found")
+        scheduled = ", its scheduled publication cancelled" if current.get("publishAt") else ""
+        logger.info("youtube: video %s made private (was %s)%s", video_id, was, scheduled)
+        answer = f"video {video_id} made private (was {was}){scheduled}"
+        return TakedownResult(status="made_private", answer=answer)
 
     def _run(self, call: Any) -> Any:
         call._sleep = self._sleep  # HttpRequest's hook for the sleep between its own retries
@@ -351,7 +303,7 @@ class YouTubeChannel:
         while True:
             try:
                 _, response = insert.next_chunk(http=recorder, num_retries=self._num_retries)
-            except _NETWORK_ERRORS as exc:
+            except NETWORK_ERRORS as exc:
                 failures += 1
                 if failures > self._num_retries:
                     raise
@@ -405,7 +357,8 @@ class YouTubeChannel:
         except HttpError as exc:
             if exc.resp.status != 403:
                 raise
-            logger.warning("youtube: clip %s: thumbnail refused (403 %s)", clip_id, _reason(exc))
+            said = error_reason(exc)
+            logger.warning("youtube: clip %s: thumbnail refused (403 %s)", clip_id, said)
         finally:
             media.stream().close()
 

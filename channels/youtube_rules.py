@@ -3,8 +3,9 @@
 Title 1–100 characters; description at most 5,000 UTF-8 bytes, ending with the clip's marker
 line (`ref: <marker>`) so an upload whose answer was lost can be found again; tags at most 500
 characters counted YouTube's way; no `<` or `>` anywhere (replaced with `‹` `›`). What can be
-fixed is fixed (and logged); what cannot raises `InvalidRequestError`. Also: caption track
-names, the thumbnail limit, and when the daily quota resets.
+fixed is fixed (and logged); what cannot raises `InvalidRequestError`. `publishAt` is sent only
+with privacy "public": it makes a private video public at that time. Also: caption track names,
+the thumbnail limit, the status a takedown sends, and when the daily quota resets.
 """
 
 from __future__ import annotations
@@ -95,10 +96,36 @@ def video_body(request: PublishRequest, privacy: str, category_id: str) -> dict[
         "embeddable": True,
         "selfDeclaredMadeForKids": request.made_for_kids,
     }
-    if request.publish_at is not None:
+    if request.publish_at is not None and privacy == "public":
         at = request.publish_at.astimezone(UTC)  # a PublishRequest's time carries its zone
         status.update(privacyStatus="private", publishAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    elif request.publish_at is not None:  # publishAt would make it public at that time
+        logger.info("youtube: clip %s goes up %s, without publishAt", request.clip_id, privacy)
     return {"snippet": snippet, "status": status}
+
+
+# What `videos.update` may set in `status` and resets when left out (publishAt aside).
+_KEPT_STATUS = ("embeddable", "license", "publicStatsViewable", "containsSyntheticMedia")
+
+
+def private_status(current: dict[str, Any]) -> dict[str, Any]:
+    """The `status` for a `videos.update` that makes a video private and keeps it so.
+
+    The update replaces every mutable status field: what it leaves out is reset, so the current
+    values are sent back, `selfDeclaredMadeForKids` included (else it resets); `publishAt` is
+    dropped, because a private video with a publishAt goes public at that time.
+    """
+    status = {key: current[key] for key in _KEPT_STATUS if key in current}
+    kids = current.get("selfDeclaredMadeForKids", current.get("madeForKids"))
+    if kids is not None:
+        status["selfDeclaredMadeForKids"] = bool(kids)
+    status["privacyStatus"] = "private"
+    return status
+
+
+def studio_url(video_id: str) -> str:
+    """Where a person edits (or deletes) the video by hand."""
+    return f"https://studio.youtube.com/video/{video_id}/edit"
 
 
 def check_files(request: PublishRequest) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli import publish as cli_publish
+from cli import safeguarding as cli_safeguarding
 from cli.common import (
     ConfigOpt,
     VerboseOpt,
@@ -105,24 +107,26 @@ def _progress_bar() -> Iterator[None]:
 
 def _print_summary(summary: Any) -> None:
     if summary.note:
-        console.print(f"[yellow]{summary.note}[/yellow]")
+        console.print(f"[yellow]{escape(summary.note)}[/yellow]")
     for item in summary.ingested:
         if item.kind != "accepted":
-            console.print(f"[yellow]{item.kind}[/yellow] {item.source_name}: {item.reason}")
+            console.print(
+                f"[yellow]{item.kind}[/yellow] {escape(item.source_name)}: {escape(item.reason)}"
+            )
     for result in summary.footage:
         if result.status == "failed":
-            console.print(f"[red]failed[/red] {result.source_name}: {result.error}")
+            console.print(f"[red]failed[/red] {escape(result.source_name)}: {escape(result.error)}")
             continue
-        console.print(f"[green]done[/green] {result.source_name} ({result.language})")
+        console.print(f"[green]done[/green] {escape(result.source_name)} ({result.language})")
         for track in result.subtitles:
             say_path(f"    {track.language}:", Path(track.srt))
             for problem in track.violations:
-                console.print(f"      [yellow]reading rule:[/yellow] {problem}")
+                console.print(f"      [yellow]reading rule:[/yellow] {escape(problem)}")
         if result.error:
-            console.print(f"    [yellow]note:[/yellow] {result.error}")
+            console.print(f"    [yellow]note:[/yellow] {escape(result.error)}")
         for clip in result.clips:
-            state = f"[red]failed[/red] {clip.error}" if clip.error else "rendered"
-            console.print(f"    clip {clip.clip_id} {clip.title!r}: {state}")
+            state = f"[red]failed[/red] {escape(clip.error)}" if clip.error else "rendered"
+            console.print(f"    clip {clip.clip_id} {escape(repr(clip.title))}: {state}")
 
 
 @app.command()
@@ -156,13 +160,13 @@ def _status_table(report: StatusReport, settings: Settings) -> None:
         clips = ", ".join(f"{c.id} {c.status}" for c in f.clips)
         table.add_row(
             str(f.id),
-            f.source_name,
+            escape(f.source_name),
             f.status,
             f.language or "",
             duration,
             " ".join(sorted(f.subtitles)),
             clips,
-            f.error or "",
+            escape(f.error or ""),
         )
     console.print(table)
     if not report.footage:
@@ -178,7 +182,9 @@ def _clips_table(clips: list[ClipReport]) -> None:
         table.add_column(column)
     for c in clips:
         span = f"{c.start:.1f}–{c.end:.1f} s"
-        table.add_row(str(c.id), span, c.status, c.title, " ".join(c.renders), c.error or "")
+        table.add_row(
+            str(c.id), span, c.status, escape(c.title), " ".join(c.renders), escape(c.error or "")
+        )
     console.print(table)
 
 
@@ -189,26 +195,32 @@ def edit(
         str | None, typer.Option(help="New title (YouTube: at most 100 characters).")
     ] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who edits, for the audit log (default: you).")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Change a clip's title or description draft."""
+    from catalog import audit
     from pipeline.context import Context
-    from pipeline.packages import write_package
+    from pipeline.packages import update_package
 
     if title is None and description is None:
         err.print("Nothing to change: give --title and/or --description.")
         raise typer.Exit(2)
     ctx = Context.open(_settings(workspace, None))
     try:
-        updated = ctx.catalog.edit_clip(clip, title=title, description=description)
+        updated = ctx.catalog.edit_clip(
+            clip, by or audit.who(), title=title, description=description
+        )
         if updated.package:  # the partner package carries the title and description too
-            write_package(ctx, ctx.catalog.footage(updated.footage_id), updated)
+            update_package(ctx, ctx.catalog.footage(updated.footage_id), updated)
     except LookupError:
         err.print(f"[red]no clip {clip}[/red]; see voices status")
         raise typer.Exit(2) from None
     finally:
         ctx.close()
-    console.print(f"clip {updated.id}: {updated.title!r}")
+    console.print(f"clip {updated.id}: {escape(repr(updated.title))}")
 
 
 @app.command()
@@ -237,6 +249,10 @@ def demo(workspace: WorkspaceOpt = None, verbose: VerboseOpt = False) -> None:
 
 app.command()(cli_publish.approve)
 app.command()(cli_publish.reject)
+app.command()(cli_publish.signoff)
+app.command()(cli_safeguarding.consent)
+app.command("audit")(cli_safeguarding.audit_log)
+app.command()(cli_safeguarding.retry)
 app.command()(cli_publish.publish)
 app.command()(cli_publish.serve)
 app.command()(cli_publish.resolve)

@@ -28,7 +28,15 @@ def _settings(workspace: Path | None) -> Settings:
     return load(workspace, None)
 
 
-def link(host: str, port: int, token: str) -> str:
+def _say(line: str) -> None:
+    """A line with an address or path in it, never wrapped or styled, so it can be copied."""
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def link(public_url: str, host: str, port: int, token: str) -> str:
+    """The partner's link: to `portal.public_url` when set, else to this host and port."""
+    if public_url:
+        return f"{public_url.rstrip('/')}/?token={token}"
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/?token={token}"
 
@@ -43,11 +51,13 @@ def add(
     port: PortOpt = 8080,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Add a partner and print its access link. The token is shown this once only."""
+    """Add a partner and print its access link (to portal.public_url when set, else to --host
+    and --port). The token is shown this once only."""
     from catalog.partners import PartnerError, add_partner
     from pipeline.context import open_catalog
 
-    catalog = open_catalog(_settings(workspace))
+    settings = _settings(workspace)
+    catalog = open_catalog(settings)
     try:
         token = add_partner(catalog, name, languages.split(","))
     except PartnerError as exc:
@@ -56,7 +66,7 @@ def add(
     finally:
         catalog.close()
     console.print(f"Partner [bold]{escape(name)}[/bold] added. Send them this link (shown once):")
-    console.print(link(host, port, token), soft_wrap=True, highlight=False, markup=False)
+    _say(link(settings.portal.public_url, host, port, token))
     console.print(f"Token only, for `Authorization: Bearer`: {token}", soft_wrap=True, markup=False)
 
 
@@ -113,9 +123,14 @@ def portal(
     import uvicorn
 
     from web.portal import create_app
+    from web.portal_server import server_config
 
     settings = _settings(workspace)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    console.print(f"Partner portal for {settings.workspace} on http://{host}:{port}/")
-    # No access log: a partner's first request carries its token in the query string.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+    _say(f"Partner portal for {settings.workspace} on http://{host}:{port}/")
+    if settings.portal.public_url:
+        _say(f"Partners open it at {settings.portal.public_url}/")
+    proxies = ", ".join(settings.portal.trusted_proxies) or "none (portal.trusted_proxies)"
+    _say(f"X-Forwarded-For and X-Forwarded-Proto believed from: {proxies}")
+    # uvicorn's own proxy handling off (it trusts 127.0.0.1 by default); no access log.
+    uvicorn.Server(server_config(create_app(settings), host, port)).run()

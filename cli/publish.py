@@ -8,18 +8,23 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from catalog import Catalog
+from catalog import Catalog, audit
 from catalog.consent import blocked_reason
 from catalog.ledger import (
+    DecisionError,
     all_clip_ids,
     clip_ids,
     decide,
     in_zone,
     mark_found,
     mark_resend,
+    mark_taken_down,
     publications_of,
+    sign_off,
 )
+from catalog.models import DONE, ClipDecision
 from channels.base import marker_line
 from channels.errors import ChannelError
 from cli.common import (
@@ -35,7 +40,12 @@ from cli.common import load as load_settings_or_exit
 from flows.embedded import use_embedded_prefect
 
 ClipsArg = Annotated[list[int] | None, typer.Argument(help="Clip ids (see voices status).")]
-FootageOpt = Annotated[int | None, typer.Option("--footage", help="Every candidate of a footage.")]
+FootageOpt = Annotated[
+    int | None, typer.Option("--footage", help="Every clip of a footage (approve: candidates).")
+]
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Who decides, for the audit log (default: you).")
+]
 
 
 def approve(
@@ -48,49 +58,86 @@ def approve(
             "--at", help="Publish from this time, e.g. 2026-12-01T10:00+06:00 (default: at once)."
         ),
     ] = None,
+    by: ByOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Approve clips for publishing. Consent still decides where each may go."""
     settings = load_settings_or_exit(workspace, None)
     when = _parse_time(at, settings.schedule.timezone) if at else None
     with open_catalog(settings) as catalog:
-        ids = _choose(catalog, clips, footage, all_candidates)
-        for clip_id in decide(catalog, ids, "approved", when):
+        ids = _choose(catalog, clips, footage, all_candidates, ("candidate",))
+        for clip_id in decide(catalog, ids, "approved", by or audit.who(), when):
             clip = catalog.clip(clip_id)
             f = catalog.footage(clip.footage_id)
             reason = blocked_reason(f.sidecar, "public")
             timing = f" from {when.isoformat()}" if when else ""
-            console.print(f"approved clip {clip_id} {clip.title!r}{timing}")
+            console.print(f"approved clip {clip_id} {escape(clip.title)!r}{timing}")
             if reason:
-                console.print(f"  [yellow]not for public channels:[/yellow] {reason}")
+                console.print(f"  [yellow]not for public channels:[/yellow] {escape(reason)}")
+            elif f.has_minors:
+                console.print(
+                    "  [yellow]shows a minor:[/yellow] public channels wait for a safeguarding "
+                    f"sign-off by someone else (voices signoff {clip_id} --by NAME)"
+                )
         _missing(ids, catalog)
 
 
 def reject(
-    clips: ClipsArg = None, footage: FootageOpt = None, workspace: WorkspaceOpt = None
+    clips: ClipsArg = None,
+    footage: FootageOpt = None,
+    by: ByOpt = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
-    """Reject clips: they are never rendered again or published."""
+    """Reject clips: they are never rendered again or published (approved ones included)."""
     settings = load_settings_or_exit(workspace, None)
     with open_catalog(settings) as catalog:
-        ids = _choose(catalog, clips, footage, False)
-        for clip_id in decide(catalog, ids, "rejected"):
+        ids = _choose(catalog, clips, footage, False, ("candidate", "approved"))
+        if not ids:
+            console.print(f"footage {footage} has no clip to reject")
+        for clip_id in decide(catalog, ids, "rejected", by or audit.who()):
             console.print(f"rejected clip {clip_id}")
             for p in publications_of(catalog, clip_id):
-                if p.done:  # rejecting here does not take it down there
+                if p.status in (*DONE, "unconfirmed", "uploading"):  # still out there
                     console.print(
                         f"  [yellow]still {p.status} on {p.channel}[/yellow] "
-                        f"{p.url or p.remote_id}: take it down there by hand"
+                        f"{escape(p.url or p.remote_id or '')}: to take it down, lower the "
+                        f"footage's consent (voices consent {catalog.clip(clip_id).footage_id} "
+                        "--set ...), or remove it there by hand"
                     )
         _missing(ids, catalog)
 
 
+def signoff(
+    clips: Annotated[list[int], typer.Argument(help="Clip ids (see voices status).")],
+    by: Annotated[str, typer.Option("--by", help="Who signs off (not the approver).")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The second, named approval a clip showing a minor needs before a public channel."""
+    settings = load_settings_or_exit(workspace, None)
+    failed = False
+    with open_catalog(settings) as catalog:
+        for clip_id in clips:
+            try:
+                sign_off(catalog, clip_id, by)
+            except DecisionError as exc:
+                err.print(f"[red]{escape(str(exc))}[/red]")
+                failed = True
+                continue
+            console.print(f"clip {clip_id}: signed off by {escape(by)}")
+    raise typer.Exit(1 if failed else 0)
+
+
 def _choose(
-    catalog: Catalog, clips: list[int] | None, footage: int | None, every: bool
+    catalog: Catalog,
+    clips: list[int] | None,
+    footage: int | None,
+    every: bool,
+    decisions: tuple[ClipDecision, ...],
 ) -> list[int]:
     if clips:
         return clips
     if footage is not None or every:
-        return clip_ids(catalog, footage_id=footage)
+        return clip_ids(catalog, footage_id=footage, decisions=decisions)
     err.print("Name clips (voices approve 3 4), or use --footage ID or --all.")
     raise typer.Exit(2)
 
@@ -123,14 +170,18 @@ def publish(
     if summary.note:
         console.print(f"[yellow]{summary.note}[/yellow]")
         raise typer.Exit(0)
+    for line in summary.taken_down:
+        console.print(f"[green]taken down[/green] {escape(line)}")
     for p in summary.published:
         console.print(
-            f"clip {p.clip_id} on {p.channel}: {p.status} {p.url or p.remote_id or ''}"
-            f" {p.error}".rstrip()
+            escape(
+                f"clip {p.clip_id} on {p.channel}: {p.status} {p.url or p.remote_id or ''}"
+                f" {p.error}".rstrip()
+            )
         )
     for line in (*summary.failed, *summary.problems):
-        console.print(f"[red]{line}[/red]")
-    if not summary.published and not summary.failed and not summary.problems:
+        console.print(f"[red]{escape(line)}[/red]")
+    if not (summary.published or summary.taken_down or summary.failed or summary.problems):
         console.print("Nothing to publish.")
     raise typer.Exit(1 if summary.failed or summary.problems else 0)
 
@@ -208,30 +259,50 @@ def resolve(
     resend: Annotated[
         bool, typer.Option("--resend", help="It is not there: send it again.")
     ] = False,
+    taken_down: Annotated[
+        bool,
+        typer.Option("--taken-down", help="A takedown voices could not do: you removed it."),
+    ] = False,
     url: Annotated[str, typer.Option(help="Its address, with --posted.")] = "",
+    by: ByOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Settle an unconfirmed publication after looking at the channel (search for its ref:)."""
-    if posted == resend:
-        err.print("Say what you found: --posted (it is there) or --resend (it is not).")
+    """Settle a publication after looking at the channel (search for its ref: line)."""
+    if sum((posted, resend, taken_down)) != 1:
+        err.print(
+            "Say what you found: --posted (it is there), --resend (it is not), or "
+            "--taken-down (you removed it by hand)."
+        )
         raise typer.Exit(2)
     settings = load_settings_or_exit(workspace, None)
+    who = by or audit.who()
     with open_catalog(settings) as catalog:
         found = [p for p in publications_of(catalog, clip) if p.channel == channel]
-        allowed = ("unconfirmed",) if posted else ("unconfirmed", "failed")
+        allowed = (
+            ("takedown_pending", "takedown_manual")
+            if taken_down
+            else ("unconfirmed",)
+            if posted
+            else ("unconfirmed", "failed")
+        )
         if not found or found[0].status not in allowed:
             state = found[0].status if found else "no publication"
             err.print(
-                f"clip {clip} on {channel}: {state}; only an unconfirmed publication "
-                "(or a failed one, with --resend) can be settled here"
+                f"clip {clip} on {channel}: {state}; only an unconfirmed publication (or a "
+                "failed one, with --resend; a takedown_pending one, with --taken-down) can be "
+                "settled here"
             )
             raise typer.Exit(2)
         record = found[0]
         if posted:
-            mark_found(catalog, record.id, url or None)
+            mark_found(catalog, record.id, url or None, who)
+            done = "recorded as published"
+        elif resend:
+            mark_resend(catalog, record.id, who)
+            done = "will be sent again (a channel that can be asked is asked first)"
         else:
-            mark_resend(catalog, record.id)
-    done = "recorded as published" if posted else "will be sent again"
+            mark_taken_down(catalog, record.id, f"removed by hand by {who}")
+            done = "recorded as taken down"
     console.print(f"clip {clip} on {channel}: {done} (look for '{marker_line(record.marker)}')")
 
 

@@ -46,8 +46,9 @@ class CatalogSettings(Section):
 
 
 class IngestSettings(Section):
-    settle_seconds: float = Field(default=0.5, ge=0)
+    settle_seconds: float = Field(default=5.0, ge=0)
     min_duration_seconds: float = Field(default=0.5, ge=0)
+    max_duration_hours: float = Field(default=4.0, gt=0)
 
 
 class TranscriptionSettings(Section):
@@ -137,6 +138,7 @@ class YouTubeSettings(Section):
     made_for_kids_with_minors: bool = False
     playlist_id: str = ""
     notify_subscribers: bool = False
+    takedown: Literal["delete", "private"] = "delete"
 
 
 class TelegramSettings(Section):
@@ -163,6 +165,44 @@ class ScheduleSettings(Section):
     check_cron: str = "0 8 * * *"
 
 
+class PortalSettings(Section):
+    """The partner portal on the internet: its address, whom it trusts, what it says."""
+
+    public_url: str = ""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    credit: str = ""
+    page_size: int = Field(default=12, ge=1, le=100)
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if not url:
+            return ""
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or any(c in rest for c in "/?#@ "):
+            raise ValueError(
+                "use the address partners open, scheme and host only, "
+                "e.g. https://clips.example.org (the portal is served at the root of it)"
+            )
+        return f"{scheme.lower()}://{rest}"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress  # here, so this section adds nothing to the module's imports
+
+        try:
+            for item in value:
+                ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}; list the reverse proxy's own IP addresses or networks, "
+                'e.g. ["127.0.0.1"] when it runs on this machine'
+            ) from exc
+        return [item.strip() for item in value]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOICES_", env_nested_delimiter="__", extra="forbid"
@@ -179,6 +219,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     folder: FolderSettings = Field(default_factory=FolderSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -14,13 +14,19 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
-from catalog.models import ClipRecord, TranscriptRecord
+from catalog.models import ClipRecord, FootageRecord, TranscriptRecord
 from config import load_settings
 from flows.locks import Busy, exclusive, skipped
 from pipeline import clips, footage
 from pipeline.context import Context
 from pipeline.footage import IngestResult, SubtitleResult
-from pipeline.plan import FootageWork, clips_to_render, make_plan, wants_translation
+from pipeline.plan import (
+    MAX_ATTEMPTS,
+    FootageWork,
+    clips_to_render,
+    make_plan,
+    wants_translation,
+)
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
 
@@ -127,6 +133,35 @@ def _process_all(ctx: Context) -> RunSummary:
 def _process_one(ctx: Context, work: FootageWork) -> FootageResult:
     logger = get_run_logger()
     record = work.footage
+    if work.problem:
+        return _failed(ctx, record, work.problem)
+    attempts = ctx.catalog.start_attempt(record.id)
+    if attempts >= MAX_ATTEMPTS:
+        problem = (
+            f"{attempts - 1} runs stopped on this footage before finishing (perhaps out of "
+            f"memory: check its length); it waits: `voices retry {record.id}` tries again"
+        )
+        logger.error("%s: %s", record.source_name, problem)
+        ctx.catalog.mark_footage(record.id, "failed", problem)
+        return FootageResult(
+            footage_id=record.id, source_name=record.source_name, status="failed", error=problem
+        )
+    try:
+        return _work_on(ctx, work)
+    finally:
+        ctx.catalog.finish_attempt(record.id)
+
+
+def _failed(ctx: Context, record: FootageRecord, problem: str) -> FootageResult:
+    get_run_logger().error("%s failed: %s", record.source_name, problem)
+    ctx.catalog.mark_footage(record.id, "failed", problem)
+    return FootageResult(
+        footage_id=record.id, source_name=record.source_name, status="failed", error=problem
+    )
+
+
+def _work_on(ctx: Context, work: FootageWork) -> FootageResult:
+    record = work.footage
     due = set(work.transcripts) | set(work.subtitles)
     try:
         made = []
@@ -139,11 +174,7 @@ def _process_one(ctx: Context, work: FootageWork) -> FootageResult:
         problems = select_clips_task(ctx, record.id) if work.select or fresh else []
         rendered = tuple(render_task(ctx, c.id) for c in clips_to_render(ctx, record))
     except Exception as exc:  # one footage's failure must not stop the others
-        logger.error("%s failed: %s", record.source_name, exc)
-        ctx.catalog.mark_footage(record.id, "failed", str(exc))
-        return FootageResult(
-            footage_id=record.id, source_name=record.source_name, status="failed", error=str(exc)
-        )
+        return _failed(ctx, record, str(exc))
     note = "; ".join(problems)
     ctx.catalog.mark_footage(record.id, "processed", note)
     return FootageResult(

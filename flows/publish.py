@@ -22,7 +22,7 @@ from catalog.models import PublicationRecord
 from channels.errors import AuthError, ChannelError, QuotaExceededError
 from config import Settings, load_settings
 from flows.locks import Busy, exclusive, skipped
-from pipeline import publishing
+from pipeline import publishing, safeguarding
 from pipeline.context import Context
 from pipeline.publishing import Target
 
@@ -31,6 +31,7 @@ class PublishSummary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     published: tuple[PublicationRecord, ...] = ()
+    taken_down: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     note: str = ""
@@ -66,10 +67,17 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
     return summary
 
 
+@task(name="take down", cache_policy=NO_CACHE)
+def takedown_task(ctx: Context, targets: list[Target]) -> tuple[list[str], list[str]]:
+    """Takedowns first: consent withdrawn outranks anything waiting to go out."""
+    return safeguarding.take_down_due(ctx, targets)
+
+
 def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
     targets, problems = publishing.build_targets(settings)
-    published, failed, stopped = [], [], set()
+    published, stopped = [], set()
     try:
+        taken_down, failed = takedown_task(ctx, targets)
         for clip_id, target in publishing.due(ctx, targets, datetime.now(UTC)):
             if target.channel.name in stopped:
                 continue
@@ -87,7 +95,10 @@ def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
         publishing.close_targets(targets)
         ctx.close()
     return PublishSummary(
-        published=tuple(published), failed=tuple(failed), problems=tuple(problems)
+        published=tuple(published),
+        taken_down=tuple(taken_down),
+        failed=tuple(failed),
+        problems=tuple(problems),
     )
 
 
@@ -96,6 +107,7 @@ def summary_markdown(summary: PublishSummary) -> str:
     for p in summary.published:
         link = f"[{p.remote_id}]({p.url})" if p.url else str(p.remote_id or "")
         lines.append(f"- clip {p.clip_id} on {p.channel}: {p.status} {link} {p.error}".rstrip())
+    lines += [f"- taken down: {line}" for line in summary.taken_down]
     lines += [f"- {line}" for line in (*summary.failed, *summary.problems)]
     if len(lines) == 2:
         lines.append("Nothing was due.")
@@ -108,6 +120,7 @@ class Review(RunInput):
     approve: list[int] = Field(default_factory=list)
     reject: list[int] = Field(default_factory=list)
     publish_at: datetime | None = None
+    by: str = Field(default="", description="Your name, for the audit log.")
 
 
 @flow(name="voices-review")
@@ -133,8 +146,9 @@ def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[i
         )
         at = decision.publish_at
         when = in_zone(at, settings.schedule.timezone) if at else None
-        approved = decide(ctx.catalog, decision.approve, "approved", when)
-        rejected = decide(ctx.catalog, decision.reject, "rejected")
+        by = decision.by.strip() or "someone in the Prefect UI"
+        approved = decide(ctx.catalog, decision.approve, "approved", by, when)
+        rejected = decide(ctx.catalog, decision.reject, "rejected", by)
     finally:
         ctx.close()
     return {"approved": approved, "rejected": rejected}

@@ -74,7 +74,9 @@ def clip_file_for(media: Path) -> Path:
 
 
 def read_clip_file(path: Path) -> ClipFile:
-    root, data = load_yaml(path, ClipFileError)
+    """A clips file as filed in the library (one in the inbox was checked when it was filed;
+    a backup may have hard-linked the library's copy)."""
+    root, data = load_yaml(path, ClipFileError, hard_links=True)
     listed = isinstance(data, list)  # a bare list of clips is fine too
     if listed:
         data = {"clips": data}

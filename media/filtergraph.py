@@ -1,4 +1,5 @@
-"""Pieces of an ffmpeg filtergraph for social clips: reframing, logo, captions, escaping.
+"""Pieces of an ffmpeg filtergraph for social clips: reframing, logo, captions, face blur, muted
+spans of audio, escaping.
 
 Each function returns filter text; `media.render` joins them into one graph. Paths inside the
 graph are escaped twice, as ffmpeg parses them twice: once as a filter option value (where
@@ -7,15 +8,27 @@ graph are escaped twice, as ffmpeg parses them twice: once as a filter option va
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from media.profiles import Corner, Reframe
+
+if TYPE_CHECKING:
+    from media.faces import FaceSpan
 
 LOGO_MARGIN = 0.04  # of the video's width, from both edges of its corner
 # The blurred background is blurred at a quarter of the size, then scaled up: far cheaper than
 # blurring a full-size frame, and just as soft.
 BLUR_DOWNSCALE = 4
 BLUR_RADIUS = 10
+# A face is blurred with a box blur of a quarter of its rectangle's smaller side, three passes
+# (close to a Gaussian): features, skin texture and outline all go; only a soft blob remains.
+FACE_BLUR_SHARE = 4
+FACE_BLUR_PASSES = 3
+# Muted speech fades out and back in over this long, outside the span, so the span itself is
+# silent throughout and its edges do not click; the gain is set per millisecond of audio.
+MUTE_FADE_MS = 20
 
 
 def escape_option_value(value: str) -> str:
@@ -90,3 +103,50 @@ def card_background(color: str, width: int, height: int, fps: float, seconds: fl
     """A lavfi source: a plain card of `color` (``#rrggbb`` or a name) for audio-only footage."""
     ffmpeg_color = "0x" + color[1:] if color.startswith("#") else color
     return f"color=c={ffmpeg_color}:s={width}x{height}:r={fps:g}:d={seconds:.3f}"
+
+
+def _between(start_ms: int, end_ms: int) -> str:
+    return f"'between(t,{start_ms / 1000:.3f},{end_ms / 1000:.3f})'"
+
+
+def face_blur_graph(source: str, spans: Sequence[FaceSpan], out: str) -> str:
+    """Blur each span's rectangle while the span lasts: a crop of the picture, box-blurred and
+    laid back over it, both switched on only between the span's times (so a frame costs
+    nothing extra outside them). Without spans the picture passes unchanged."""
+    if not spans:
+        return f"[{source}]null[{out}]"
+    count = len(spans)
+    branches = "".join(f"[fb{n}]" for n in range(count))
+    graph = [f"[{source}]format=yuv420p,split={count + 1}[fbase]{branches}"]
+    below = "fbase"
+    for n, span in enumerate(spans):
+        when = _between(span.start_ms, span.end_ms)
+        radius = max(1, min(span.width, span.height) // FACE_BLUR_SHARE)
+        graph.append(
+            f"[fb{n}]crop={span.width}:{span.height}:{span.x}:{span.y},"
+            f"boxblur=luma_radius={radius}:luma_power={FACE_BLUR_PASSES}"
+            f":chroma_radius={max(1, radius // 2)}:chroma_power={FACE_BLUR_PASSES}"
+            f":enable={when}[fz{n}]"
+        )
+        above = out if n == count - 1 else f"fo{n}"
+        graph.append(f"[{below}][fz{n}]overlay=x={span.x}:y={span.y}:enable={when}[{above}]")
+        below = above
+    return ";".join(graph)
+
+
+def mute_filter(
+    spans_ms: Sequence[tuple[int, int]], sample_rate: int, fade_ms: int = MUTE_FADE_MS
+) -> str:
+    """Audio filters silencing each (start, end) span in ms of audio at `sample_rate`, with
+    `fade_ms` fades outside it ("" without spans). The gain is a product of one ramp per span,
+    evaluated once per millisecond of audio (frames of `sample_rate / 1000` samples)."""
+    if not spans_ms:
+        return ""
+    fade = fade_ms / 1000
+    ramps = [
+        f"clip((abs(t-{(a + b) / 2000:.4f})-{(b - a) / 2000:.4f})/{fade:g},0,1)"
+        for a, b in spans_ms
+    ]
+    gain = "*".join(ramps)
+    samples = max(1, sample_rate // 1000)
+    return f"asetnsamples=n={samples}:p=0,volume='{gain}':eval=frame"

@@ -4,8 +4,11 @@ A `RenderRequest` names a cut of a source, a `RenderProfile` (size, frame rate, 
 reframing, caption size), branding and encoder settings. `render_clip` measures the cut's
 loudness (first loudnorm pass), writes the captions as an ASS file next to the output, renders
 intro/outro cards if asked (cached), then runs one ffmpeg command (`render_command`) that cuts
-accurately, reframes, burns the captions in with the shipped fonts, lays the logo on, normalises
-the audio (second pass), joins the cards and encodes H.264 High + AAC for the web. The output is
+accurately, blurs faces where asked (`blur_faces`: rectangles found by `media.faces` on the
+source cut, blurred before reframing and so before the captions, which stay sharp), reframes,
+burns the captions in with the shipped fonts, lays the logo on, normalises the audio (second
+pass), silences the `mute` spans (after normalisation, so neither loudness pass hears a hole),
+joins the cards and encodes H.264 High + AAC for the web. The output is
 written under a temporary name and renamed into place, so a retry overwrites and a failure never
 leaves half a file. Metadata of the source (a phone's GPS position) never reaches the output.
 
@@ -16,17 +19,26 @@ with the length `RenderResult` gives, so that channels never do media work thems
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from pathlib import Path
 
 import av
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from media.cards import Card, CardInputs, CardLook, card_still, clip_cards
 from media.errors import FFmpegError, MediaError, RenderError
+from media.faces import FaceOptions, FaceScan, faces_key, scan_faces
 from media.ffmpeg import ffmpeg_exe, file_arg, run_ffmpeg
-from media.filtergraph import captions_filter, card_background, logo_graph, reframe_graph
+from media.filtergraph import (
+    captions_filter,
+    card_background,
+    face_blur_graph,
+    logo_graph,
+    mute_filter,
+    reframe_graph,
+)
 from media.library import atomic_output, partial_path, write_text_atomically
 from media.loudness import (
     OUTPUT_SAMPLE_RATE,
@@ -77,11 +89,19 @@ class RenderRequest(Frozen):
     branding: Branding = Branding()
     encode: EncodeSettings = EncodeSettings()
     output: Path
+    # Every face in the picture blurred (people who agreed to their voice only); no-op for
+    # audio-only footage.
+    blur_faces: bool = False
+    # Spans of the clip (ms from its start, as the cues) whose audio is silenced: redacted words.
+    mute: tuple[tuple[int, int], ...] = ()
 
     @model_validator(mode="after")
     def _clip_has_length(self) -> RenderRequest:
         if self.end_ms <= self.start_ms:
             raise ValueError(f"the clip ends ({self.end_ms} ms) before it starts")
+        for start, end in self.mute:
+            if not 0 <= start < end:
+                raise ValueError(f"a muted span must be 0 <= start < end, got ({start}, {end})")
         return self
 
     @property
@@ -114,9 +134,12 @@ def _double_rate(rate: str) -> str:
     return f"{float(number) * 2:g}{unit}"
 
 
-def _picture(request: RenderRequest, inputs: _Inputs, graph: list[str]) -> str:
-    """The reframed picture (or, for audio-only footage, a card with its title laid out for
-    the profile, or a plain one without a title); returns its label."""
+def _picture(
+    request: RenderRequest, inputs: _Inputs, graph: list[str], faces: FaceScan | None
+) -> str:
+    """The reframed picture, its faces blurred first when asked (or, for audio-only footage, a
+    card with its title laid out for the profile, or a plain one without a title); returns its
+    label."""
     profile, width, height = request.profile, request.profile.width, request.profile.height
     if not request.has_video:
         seconds = request.duration_ms / 1000
@@ -132,6 +155,11 @@ def _picture(request: RenderRequest, inputs: _Inputs, graph: list[str]) -> str:
         graph.append(f"[{background}:v]setsar=1[framed]")
         return "framed"
     source = "0:v:0"
+    if request.blur_faces:
+        if faces is None:
+            raise ValueError("blur_faces needs the faces found in the cut (`scan_faces`)")
+        graph.append(face_blur_graph(source, faces.spans, "unfaced"))
+        source = "unfaced"
     if profile.fps:
         graph.append(f"[{source}]fps={profile.fps:g}[rated]")
         source = "rated"
@@ -179,16 +207,18 @@ def render_command(
     fonts_dir: Path = FONTS_DIR,
     *,
     cards: CardInputs | None = None,
+    faces: FaceScan | None = None,
 ) -> list[str]:
     """The complete ffmpeg arguments (without the program) rendering `request`.
 
-    `ass_path` None burns no captions. The output goes to `partial_path(request.output)`.
+    `ass_path` None burns no captions. `faces` (required with `request.blur_faces` for video)
+    are the rectangles to blur. The output goes to `partial_path(request.output)`.
     """
     profile = request.profile
     inputs = _Inputs()
     inputs.add(cut_input(request.source, request.start_ms, request.end_ms))
     graph: list[str] = []
-    video = _picture(request, inputs, graph)
+    video = _picture(request, inputs, graph, faces)
     branding = request.branding
     if branding.logo is not None:
         logo = inputs.add(["-i", file_arg(branding.logo)])
@@ -201,7 +231,11 @@ def render_command(
         video = "branded"
     finish = [captions_filter(ass_path, fonts_dir)] if ass_path is not None else []
     graph.append(f"[{video}]{','.join([*finish, 'format=yuv420p'])}[vmain]")
-    graph.append(f"[0:a:0]{loudnorm_filter(loudness, profile.loudness_target)}[amain]")
+    audio_chain = [
+        loudnorm_filter(loudness, profile.loudness_target),
+        mute_filter(request.mute, OUTPUT_SAMPLE_RATE),
+    ]
+    graph.append(f"[0:a:0]{','.join(f for f in audio_chain if f)}[amain]")
     video, audio = "vmain", "amain"
     if cards is not None and (cards.intro is not None or cards.outro is not None):
         video, audio = _join_cards(cards, inputs, graph)
@@ -280,6 +314,28 @@ def _cards(request: RenderRequest) -> CardInputs:
     )
 
 
+def _faces(request: RenderRequest, options: FaceOptions | None = None) -> FaceScan | None:
+    """The faces of the cut when they are to be blurred, found once for all the clip's profiles
+    (kept beside the outputs, named by the source, the cut and the detector's options)."""
+    if not (request.blur_faces and request.has_video):
+        return None
+    options = options or FaceOptions()
+    source = request.source
+    stat = source.stat()
+    inputs = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{request.start_ms}-"
+    inputs += f"{request.end_ms}|{faces_key(options)}"
+    key = hashlib.sha256(inputs.encode()).hexdigest()[:24]
+    cached = request.output.parent / ".faces" / f"{key}.json"
+    if cached.is_file():
+        try:
+            return FaceScan.model_validate_json(cached.read_text(encoding="utf-8"))
+        except ValidationError:
+            log.warning("%s is unreadable; finding the faces again", cached)
+    scan = scan_faces(source, request.start_ms, request.end_ms, options)
+    write_text_atomically(cached, scan.model_dump_json())
+    return scan
+
+
 def rendered_ms(duration_ms: int, branding: Branding) -> int:
     """How long a clip of `duration_ms` lasts once rendered, its cards included."""
     cards = sum(1 for text in (branding.intro_text, branding.outro_text) if text)
@@ -334,7 +390,10 @@ def render_clip(request: RenderRequest) -> RenderResult:
             loudness = measure_loudness(request.source, request.start_ms, request.end_ms, target)
             ass_path = _write_captions(request)
             cards = _cards(request)
-            command = render_command(request, loudness, ass_path, FONTS_DIR, cards=cards)
+            faces = _faces(request)
+            command = render_command(
+                request, loudness, ass_path, FONTS_DIR, cards=cards, faces=faces
+            )
             run_ffmpeg(command)
             duration_ms = _rendered_ms(request, partial)
     except FFmpegError as exc:

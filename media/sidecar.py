@@ -9,6 +9,8 @@ they are read here.
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +18,22 @@ import yaml
 from pydantic import ValidationError
 
 from catalog.models import Person, Sidecar
-from media.errors import MediaError
+from media.errors import MediaError, display_name
+from media.library import LINK_FIX, not_a_file_reason
 
 __all__ = ["Person", "Sidecar", "SidecarError", "read_sidecar", "sidecar_path"]
 
 SIDECAR_SUFFIXES = (".yaml", ".yml")
+# A sidecar or clips file holds a few fields; anything bigger is not one (or is an attack).
+MAX_YAML_BYTES = 64 * 1024
+# Lists in lists (or fields in fields) deeper than this are not a sidecar either.
+MAX_NESTING = 20
 
 
 class SidecarError(MediaError):
     def __init__(self, path: Path, line: int | None, field: str | None, problem: str) -> None:
-        where = f"{path.name}, line {line}" if line else path.name
+        name = display_name(path.name)
+        where = f"{name}, line {line}" if line else name
         what = f"field '{field}': " if field else ""
         super().__init__(f"{where}: {what}{problem}")
         self.path = path
@@ -35,25 +43,85 @@ class SidecarError(MediaError):
 
 
 def sidecar_path(media: Path) -> Path | None:
+    """The sidecar next to `media`, whatever it is (a link is found too, and refused when read)."""
     for suffix in SIDECAR_SUFFIXES:
         candidate = media.with_suffix(suffix)
-        if candidate.is_file():
+        if os.path.lexists(candidate) and not candidate.is_dir():
             return candidate
     return None
 
 
-def load_yaml(path: Path, error: type[SidecarError] = SidecarError) -> tuple[yaml.Node | None, Any]:
+def load_yaml(
+    path: Path, error: type[SidecarError] = SidecarError, hard_links: bool = False
+) -> tuple[yaml.Node | None, Any]:
     """The YAML tree (for line numbers) and data of a file staff wrote, or `error` saying
-    where it is wrong."""
+    where it is wrong. Links (hard links too, unless `hard_links`: see `not_a_file_reason`),
+    files over `MAX_YAML_BYTES` and anchors or aliases (`&a`, `*a`: a few lines of them expand
+    to gigabytes) are refused."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path, error, hard_links).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(path, None, None, "is not UTF-8 text; save it as UTF-8") from exc
     try:
+        _check_tokens(path, text, error)
         return yaml.compose(text), yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise error(path, line, None, f"not valid YAML: {exc.problem}") from exc
+    except RecursionError as exc:
+        raise error(path, None, None, "is nested too deeply") from exc
+
+
+def _read_text(path: Path, error: type[SidecarError], hard_links: bool) -> bytes:
+    """At most `MAX_YAML_BYTES` of a plain file, opened without following a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise error(path, None, None, f"is a symbolic link; {LINK_FIX}") from exc
+    with open(fd, "rb") as handle:
+        reason = not_a_file_reason(os.fstat(fd), hard_links)
+        if reason is not None:
+            raise error(path, None, None, reason)
+        data = handle.read(MAX_YAML_BYTES + 1)
+    if len(data) > MAX_YAML_BYTES:
+        raise error(
+            path,
+            None,
+            None,
+            f"is larger than {MAX_YAML_BYTES // 1024} KB; it should hold a few "
+            "fields, one per line",
+        )
+    return data
+
+
+def _check_tokens(path: Path, text: str, error: type[SidecarError]) -> None:
+    """Refuse anchors, aliases and deep nesting while only scanning: nothing is built yet."""
+    depth = 0
+    for token in yaml.scan(text):
+        if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+            raise error(
+                path,
+                token.start_mark.line + 1,
+                None,
+                "anchors and aliases (&name, *name) are not allowed; write each value out",
+            )
+        if isinstance(token, _OPENING):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise error(path, token.start_mark.line + 1, None, "is nested too deeply")
+        elif isinstance(token, _CLOSING):
+            depth -= 1
+
+
+_OPENING = (
+    yaml.FlowSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.BlockMappingStartToken,
+)
+_CLOSING = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
 
 
 def read_sidecar(path: Path) -> Sidecar:

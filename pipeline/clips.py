@@ -31,7 +31,7 @@ from media.render import (
 from media.selection import ClipSpan, candidates
 from pipeline.context import Context
 from pipeline.footage import read_transcript
-from pipeline.packages import write_package
+from pipeline.packages import location_if_public, recorded_if_public, update_package
 from pipeline.plan import (
     caption_task,
     clip_rules,
@@ -130,12 +130,14 @@ def draft_title(text: str) -> str:
 
 
 def draft_description(text: str, footage: FootageRecord) -> str:
+    """The quote, the sidecar's description and where it comes from: its title, and the place
+    and date only when the sidecar says they may go out. Never the file's name or people's."""
     sidecar = footage.sidecar
     parts = [f"“{text}”"]
     if sidecar.description:
         parts.append(sidecar.description)
-    recorded = sidecar.recorded.isoformat() if sidecar.recorded else ""
-    origin = ", ".join(p for p in (sidecar.title, sidecar.location, recorded) if p)
+    place, recorded = location_if_public(sidecar), recorded_if_public(sidecar)
+    origin = ", ".join(p for p in (sidecar.title, place, recorded) if p)
     if origin:
         parts.append(f"From: {origin}")
     return "\n\n".join(parts)
@@ -193,11 +195,10 @@ def render_outputs(ctx: Context, clip_id: int) -> ClipRecord:
             preview=preview,
         )
         clip = ctx.catalog.record_outputs(clip_id, outputs)
-        package = write_package(ctx, footage, clip)
+        return update_package(ctx, footage, clip)
     except (MediaError, SubtitleError, OSError) as exc:  # this clip only; the others go on
         log.error("clip %d failed: %s", clip.id, exc)
         return ctx.catalog.record_render_failure(clip_id, {**clip.renders, **renders}, str(exc))
-    return ctx.catalog.set_package(clip_id, package)
 
 
 def _render_one(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from catalog import Catalog
+from catalog import Catalog, audit
 from catalog.models import (
     FootageRecord,
     FootageStatus,
@@ -23,17 +24,20 @@ from catalog.models import (
 )
 from media.audio import decode_audio
 from media.ingest import IngestOutcome, file_clip_file, ingest_all
-from media.library import write_text_atomically
+from media.library import free_name, move_intact, replace_keeping_old, write_text_atomically
+from media.sidecar import SidecarError, read_sidecar
 from pipeline.context import Context
 from pipeline.plan import (
     clip_files_for_known_footage,
     key_for,
+    late_sidecars,
     new_files,
     reading_rules,
     rules_key,
     transcribe_options,
 )
 from pipeline.progress import report
+from pipeline.safeguarding import apply_consent
 from subtitles.engines import transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import check_rules, layout_cues
@@ -76,7 +80,36 @@ def ingest_inbox(ctx: Context) -> list[IngestResult]:
         assert footage.library_path is not None
         file_clip_file(path, footage.library_path.parent)
         log.info("%s: new clips file %s", footage.source_name, path.name)
+    results += [apply_late_sidecar(ctx, footage, path) for footage, path in late_sidecars(ctx)]
     return results
+
+
+def apply_late_sidecar(ctx: Context, footage: FootageRecord, path: Path) -> IngestResult:
+    """A sidecar dropped later for known footage replaces its sidecar (the old one is kept in
+    the library, dated), and what it changes is acted on at once (a lower consent takes clips
+    down). A sidecar with a mistake goes to rejected/ with the reason; nothing is ignored."""
+    name = path.relative_to(ctx.dirs.inbox).as_posix()
+    try:
+        sidecar = read_sidecar(path)
+    except SidecarError as exc:
+        reason = f"{exc}; footage {footage.id} keeps its sidecar. Fix it and drop it again"
+        _reject(path, ctx.dirs.rejected, name, reason)
+        return IngestResult(footage_id=footage.id, kind="rejected", source_name=name, reason=reason)
+    assert footage.library_path is not None
+    before = footage.sidecar
+    ctx.catalog.set_sidecar(footage.id, sidecar)
+    replace_keeping_old(path, footage.library_path.parent / "sidecar.yaml")
+    changes = [
+        f"{field} changed"
+        for field in type(sidecar).model_fields
+        if getattr(before, field) != getattr(sidecar, field)
+    ]
+    detail = f"sidecar {name} applied: {', '.join(changes) or 'nothing changed'}"
+    audit.record(ctx.catalog, audit.who(), "sidecar", detail, footage_id=footage.id)
+    outcome = apply_consent(ctx, footage.id, audit.who())
+    said = "; ".join([detail, *outcome.taken_down, *outcome.problems])
+    log.warning("footage %d (%s): %s", footage.id, footage.source_name, said)
+    return IngestResult(footage_id=footage.id, kind="sidecar", source_name=name, reason=said)
 
 
 def _record(catalog: Catalog, outcome: IngestOutcome) -> IngestResult:
@@ -101,6 +134,14 @@ def _record(catalog: Catalog, outcome: IngestOutcome) -> IngestResult:
     return IngestResult(
         footage_id=footage_id, kind=outcome.kind, source_name=outcome.source_name, reason=reason
     )
+
+
+def _reject(path: Path, folder: Path, name: str, reason: str) -> None:
+    """Move a file staff dropped to `folder`, with a `.reason.txt` saying why and what to do."""
+    target = move_intact(path, free_name(folder, path.name))
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    text = f"file: {name}\nrejected: {stamp}\nreason: {reason}\n"
+    write_text_atomically(target.with_name(target.name + ".reason.txt"), text)
 
 
 # transcription and subtitles

@@ -1,4 +1,10 @@
-"""Partner packages: a folder per clip that a partner can take as it is."""
+"""Partner packages: a folder per clip that a partner can take as it is.
+
+A package is named by what it holds (the footage's hash and the clip's span), never by a clip
+id a database may reuse; it is rebuilt whole, so nothing of an earlier clip can stay in it; and
+it exists only while the clip's consent allows partners. Nothing in it names a person or the
+source file; the place and date of recording only when the sidecar says they may go out.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,32 @@ import os
 import shutil
 from pathlib import Path
 
-from catalog.consent import effective_consent
-from catalog.models import ClipRecord, FootageRecord
+from catalog.consent import blocked_reason, effective_consent
+from catalog.models import ClipRecord, FootageRecord, Sidecar
 from media.library import atomic_output, write_text_atomically
 from pipeline.context import Context
 
 
-def package_folder(ctx: Context, clip: ClipRecord) -> Path:
-    return ctx.settings.workspace / "packages" / f"clip-{clip.id}"
+def package_folder(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Path:
+    return (
+        ctx.settings.workspace / "packages" / footage.sha256[:12] / f"{clip.start_ms}-{clip.end_ms}"
+    )
+
+
+def update_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> ClipRecord:
+    """Write the clip's package if partners may take it, remove it if they may not."""
+    if blocked_reason(footage.sidecar, "partners") is not None:
+        if clip.package is not None:
+            shutil.rmtree(clip.package, ignore_errors=True)
+            ctx.catalog.clear_package(clip.id)
+        return ctx.catalog.clip(clip.id)
+    return ctx.catalog.set_package(clip.id, write_package(ctx, footage, clip))
 
 
 def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Path:
     """Videos, subtitles, thumbnail and metadata.json, placed without copying bytes where the
-    disk allows."""
-    package = package_folder(ctx, clip)
+    disk allows; any other file in the folder is removed."""
+    package = package_folder(ctx, footage, clip)
     package.mkdir(parents=True, exist_ok=True)
     renders = {
         name: _place(render.path, package / f"{name}.mp4") for name, render in clip.renders.items()
@@ -32,13 +50,22 @@ def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Pat
         }
         for language, files in clip.subtitles.items()
     }
+    placed = [*renders.values(), *(n for kinds in subtitles.values() for n in kinds.values())]
     files: dict[str, object] = {"renders": renders, "subtitles": subtitles}
     if clip.thumbnail:
         files["thumbnail"] = _place(clip.thumbnail, package / "thumbnail.jpg")
+        placed.append("thumbnail.jpg")
     metadata = package_metadata(footage, clip) | files
     write_text_atomically(
         package / "metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2)
     )
+    keep = {*placed, "metadata.json"}
+    for entry in package.iterdir():
+        if entry.name not in keep:  # left by an earlier build
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     return package
 
 
@@ -56,18 +83,27 @@ def package_metadata(footage: FootageRecord, clip: ClipRecord) -> dict[str, obje
         "duration": clip.duration_ms / 1000,
         "source": {
             "footage": footage.id,
-            "name": footage.source_name,
             "sha256": footage.sha256,
             "start": clip.start_ms / 1000,
             "end": clip.end_ms / 1000,
-            "recorded": sidecar.recorded.isoformat() if sidecar.recorded else None,
-            "location": sidecar.location or None,
+            "recorded": recorded_if_public(sidecar),
+            "location": location_if_public(sidecar),
         },
         "consent": effective_consent(sidecar),
         "footage_consent": sidecar.consent,
         "people_consent": [person.consent for person in sidecar.people],
         "includes_minors": sidecar.has_minors,
     }
+
+
+def recorded_if_public(sidecar: Sidecar) -> str | None:
+    """The date of recording, only when the sidecar says it may go out (`public_recorded`)."""
+    return sidecar.recorded.isoformat() if sidecar.public_recorded and sidecar.recorded else None
+
+
+def location_if_public(sidecar: Sidecar) -> str | None:
+    """The place of recording, only when the sidecar says it may go out (`public_location`)."""
+    return sidecar.location if sidecar.public_location and sidecar.location else None
 
 
 def _place(source: Path, target: Path) -> str:

@@ -20,21 +20,32 @@ A run computes its `Plan` once, before any flow starts.
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from catalog.consent import blocked_reason
 from catalog.models import ClipRecord, FootageRecord
 from config import Settings
+from config.settings import ConfigError
 from media.clipfile import CLIPS_SUFFIX
 from media.ingest import LIBRARY_CLIPS_FILE, fingerprint, late_clip_files, pending_files
 from media.render import Branding, RenderProfile, fits
 from media.selection import ClipRules
+from media.sidecar import SIDECAR_SUFFIXES
 from pipeline.context import Context
 from subtitles.engines import TranscribeOptions
 from subtitles.languages import decode_language
 from subtitles.models import ReadingRules, Task
+
+CLIP_FILE_SUFFIXES = (CLIPS_SUFFIX, ".clips.yml")
+
+# A footage on which this many runs started and none finished (a crash, the OOM killer) waits
+# for a person (`voices retry`) instead of stopping every run at the head of the queue.
+MAX_ATTEMPTS = 3
 
 # Bump when a change of code changes what an output is made of (a transcript's layout, a
 # render's filters): every output made under another version is made again.
@@ -188,7 +199,11 @@ def _branding_inputs(branding: Branding) -> str:
 
 
 def renders_current(settings: Settings, footage: FootageRecord, clip: ClipRecord) -> bool:
-    if clip.error or clip.package is None or not clip.package.is_dir():
+    if clip.error:
+        return False
+    for_partners = blocked_reason(footage.sidecar, "partners") is None
+    has_package = clip.package is not None and clip.package.is_dir()
+    if has_package != for_partners:  # a package to make, or one consent no longer allows
         return False
     for profile in wanted_profiles(settings, clip):
         done = clip.renders.get(profile.name)
@@ -221,10 +236,15 @@ class FootageWork(BaseModel):
     subtitles: tuple[Task, ...] = ()  # to lay out (their transcript exists or is to be made)
     select: bool = False
     renders: tuple[int, ...] = ()  # clip ids, as the clips stand before selection
+    # Why its work cannot even be planned (a setting its sidecar names that does not exist):
+    # the footage fails with this, the others go on.
+    problem: str = ""
 
     @property
     def idle(self) -> bool:
-        return not (self.transcripts or self.subtitles or self.select or self.renders)
+        return not (
+            self.transcripts or self.subtitles or self.select or self.renders or self.problem
+        )
 
 
 class Plan(BaseModel):
@@ -234,11 +254,12 @@ class Plan(BaseModel):
 
     new_files: tuple[Path, ...] = ()
     clip_files: tuple[tuple[int, Path], ...] = ()  # (footage id, clips file in the inbox)
+    sidecars: tuple[tuple[int, Path], ...] = ()  # (footage id, a sidecar dropped later)
     footage: tuple[FootageWork, ...] = ()
 
     @property
     def has_work(self) -> bool:
-        return bool(self.new_files or self.clip_files or self.footage)
+        return bool(self.new_files or self.clip_files or self.sidecars or self.footage)
 
 
 def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
@@ -270,6 +291,14 @@ def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
     )
 
 
+def _planned(ctx: Context, footage: FootageRecord) -> FootageWork:
+    try:
+        return footage_work(ctx, footage)
+    except (ConfigError, OSError) as exc:
+        fix = f"put a corrected {Path(footage.source_name).stem}.yaml in the inbox"
+        return FootageWork(footage=footage, problem=f"{exc}; {fix}")
+
+
 def new_files(ctx: Context, settle_seconds: float = 0.0) -> list[Path]:
     """Inbox files to ingest: all but those held for a sidecar fix that nobody has touched."""
     held = ctx.catalog.held_fingerprints()
@@ -287,11 +316,48 @@ def clip_files_for_known_footage(ctx: Context) -> list[tuple[FootageRecord, Path
     return found
 
 
+def late_sidecars(ctx: Context) -> list[tuple[FootageRecord, Path]]:
+    """Sidecars dropped in the inbox on their own for footage already in the library: named
+    by its SHA-256 (12 digits or more), or like the footage's file (`interview.yaml`) when no
+    other footage has that name and no file of that name is on its way (the sidecar has been
+    there for the settle time with nothing beside it)."""
+    found = []
+    settle = ctx.settings.ingest.settle_seconds
+    inbox = ctx.dirs.inbox
+    if not inbox.is_dir():
+        return []
+    for path in sorted(inbox.rglob("*")):
+        name = path.name.lower()
+        if path.suffix.lower() not in SIDECAR_SUFFIXES or name.endswith(CLIP_FILE_SUFFIXES):
+            continue
+        if path.is_symlink() or not path.is_file() or _has_media_beside(path):
+            continue
+        if time.time() - path.stat().st_mtime < settle:  # its footage may still be coming
+            continue
+        footage = ctx.catalog.footage_by_sha256(path.stem) or ctx.catalog.footage_by_stem(
+            path.stem, unique=True
+        )
+        if footage is not None:
+            found.append((footage, path))
+    return found
+
+
+def _has_media_beside(sidecar: Path) -> bool:
+    """Whether the sidecar came with its footage (then ingest takes them together)."""
+    for other in sidecar.parent.glob(glob.escape(sidecar.stem) + ".*"):
+        if other.stem == sidecar.stem and other.suffix.lower() not in SIDECAR_SUFFIXES:
+            return True
+    return False
+
+
 def make_plan(ctx: Context) -> Plan:
-    """Everything left to do under the current settings, from the catalog and the inbox."""
-    work = (footage_work(ctx, f) for f in ctx.catalog.workable_footage())
+    """Everything left to do under the current settings, from the catalog and the inbox.
+    Footage that stopped earlier runs comes last, and after `MAX_ATTEMPTS` not at all."""
+    workable = [f for f in ctx.catalog.workable_footage() if f.attempts < MAX_ATTEMPTS]
+    work = (_planned(ctx, f) for f in sorted(workable, key=lambda f: f.attempts))
     return Plan(
         new_files=tuple(new_files(ctx)),
         clip_files=tuple((f.id, path) for f, path in clip_files_for_known_footage(ctx)),
+        sidecars=tuple((f.id, path) for f, path in late_sidecars(ctx)),
         footage=tuple(w for w in work if not w.idle),
     )

@@ -19,7 +19,14 @@ from catalog.ledger import (
     publication,
     save_session,
 )
-from catalog.models import Audience, ClipRecord, FootageRecord, PublicationRecord, UploadSession
+from catalog.models import (
+    SETTLED,
+    Audience,
+    ClipRecord,
+    FootageRecord,
+    PublicationRecord,
+    UploadSession,
+)
 from channels.base import Channel, PublishRequest, RemoteResult, marker_line
 from channels.errors import (
     ChannelError,
@@ -74,6 +81,7 @@ def _youtube(settings: Settings) -> Target:
         category_id=y.category_id,
         playlist_id=y.playlist_id or None,
         notify_subscribers=y.notify_subscribers,
+        takedown=y.takedown,
     )
     return Target(channel=channel, profile=y.profile)
 
@@ -115,7 +123,8 @@ def due(ctx: Context, targets: list[Target], now: datetime) -> list[tuple[int, T
         for target in targets:
             if publish_at and publish_at > now and not target.channel.schedules_remotely:
                 continue
-            if not publication(ctx.catalog, clip_id, target.channel.name).done:
+            status = publication(ctx.catalog, clip_id, target.channel.name).status
+            if status not in SETTLED and status != "unconfirmed":
                 work.append((clip_id, target))
     return work
 
@@ -165,8 +174,11 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
     clip = ctx.catalog.clip(clip_id)
     footage = ctx.catalog.footage(clip.footage_id)
     record = publication(ctx.catalog, clip_id, target.channel.name)
-    if record.done or record.status == "unconfirmed":
+    if record.status in SETTLED or record.status == "unconfirmed":
         return record  # unconfirmed: a person must look at the channel (`voices resolve`)
+    if clip.decision != "approved":  # decided again while this run was going
+        log.warning("clip %d is %s now; not posted to %s", clip_id, clip.decision, record.channel)
+        return record
     reason = _blocked(clip, footage, target)
     if reason:
         return mark_problem(ctx.catalog, record.id, "blocked", reason)
@@ -238,6 +250,11 @@ def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | 
     reason = blocked_reason(footage.sidecar, target.audience)
     if reason:
         return f"consent: {reason}"
+    if footage.has_minors and target.audience == "public" and not clip.signoff_by:
+        return (
+            f"shows a minor: needs a safeguarding sign-off by someone other than "
+            f"{clip.approved_by or 'the approver'} (voices signoff {clip.id} --by NAME)"
+        )
     render = clip.renders.get(target.profile)
     if render is None or not render.path.is_file():
         return f"no '{target.profile}' render of this clip; run `voices run` first"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from catalog import Catalog
+from catalog import Catalog, audit
 from catalog.ledger import publications_of
 from catalog.models import ClipRecord, FootageRecord, PublicationRecord
 from catalog.partners import downloads_by_clip
@@ -24,6 +24,17 @@ class PublicationReport(BaseModel):
     scheduled_at: str | None
     published_at: str | None
     error: str | None
+    taken_down_at: str | None = None
+    taken_down_by: str | None = None
+    takedown_answer: str | None = None
+
+
+class AuditReport(BaseModel):
+    at: str
+    actor: str
+    action: str
+    clip: int | None
+    detail: str
 
 
 class DownloadReport(BaseModel):
@@ -48,6 +59,9 @@ class ClipReport(BaseModel):
     error: str | None
     renders: dict[str, str]
     approved_at: str | None
+    approved_by: str | None = None
+    signoff_by: str | None = None
+    signoff_at: str | None = None
     publish_at: str | None
     publications: list[PublicationReport]
     thumbnail: str | None
@@ -69,6 +83,7 @@ class FootageReport(BaseModel):
     transcript: str | None
     subtitles: dict[str, dict[str, str]]
     clips: list[ClipReport]
+    audit: list[AuditReport] = []
 
 
 class StatusReport(BaseModel):
@@ -111,6 +126,16 @@ def _footage(
             _clip(clip, publications_of(catalog, clip.id), downloads.get(clip.id, []))
             for clip in catalog.clips_of(footage.id)
         ],
+        audit=[
+            AuditReport(
+                at=entry.at.isoformat(),
+                actor=entry.actor,
+                action=entry.action,
+                clip=entry.clip_id,
+                detail=entry.detail,
+            )
+            for entry in audit.entries(catalog, footage.id)
+        ],
     )
 
 
@@ -131,6 +156,9 @@ def _clip(
         error=clip.error or None,
         renders={name: str(render.path) for name, render in sorted(clip.renders.items())},
         approved_at=_iso(clip.approved_at),
+        approved_by=clip.approved_by or None,
+        signoff_by=clip.signoff_by or None,
+        signoff_at=_iso(clip.signoff_at),
         publish_at=_iso(clip.publish_at),
         publications=[
             PublicationReport(
@@ -141,6 +169,9 @@ def _clip(
                 scheduled_at=_iso(p.scheduled_at),
                 published_at=_iso(p.published_at),
                 error=p.error or None,
+                taken_down_at=_iso(p.taken_down_at),
+                taken_down_by=p.taken_down_by or None,
+                takedown_answer=p.takedown_answer or None,
             )
             for p in publications
         ],

@@ -13,7 +13,7 @@ from subtitles.models import Transcript
 from tests.helpers import data
 
 # Local stand-ins for YouTube (TLS) and friends, shared by channel and flow tests.
-pytest_plugins = ["tests.channels.fixtures"]
+pytest_plugins = ["tests.channels.fixtures", "tests.flows.world"]
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,12 @@
     create_app(settings) -> FastAPI
 
 One server-rendered page (no JavaScript; English and Russian; fits a phone) lists the approved
-clips whose consent allows partners, each with a player and its downloads; the file routes are
-in `web.portal_downloads`, and what the routes share is `web.state.Portal`. Every response
-carries the security headers below, and the page's only inline code is its stylesheet, allowed
-by a per-request nonce.
+clips whose consent allows partners, a page at a time, each with a light player, what the
+partner may do with it, and its downloads (`web.portal_page`); the file routes are in
+`web.portal_downloads`, and what the routes share is `web.state.Portal`. Every response, errors
+included, carries the security headers below, and the page's only inline code is its
+stylesheet, allowed by a per-request nonce. No response builds an address from the request's
+Host header: redirects are relative, and links to the portal use `portal.public_url`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -34,12 +36,24 @@ from web.portal_access import (
     TooManyAttempts,
     Unauthorized,
 )
-from web.portal_clips import ClipView, Filters, narrow, visible_clips
+from web.portal_clips import narrow, visible_clips
 from web.portal_downloads import download_routes
-from web.portal_text import language_name, messages
+from web.portal_page import (
+    Paging,
+    card,
+    filters_from,
+    footage_options,
+    language_options,
+    page_links,
+    switch_url,
+)
+from web.portal_server import TrustedProxies
+from web.portal_text import messages
 from web.state import Portal, ui_language
 
 log = logging.getLogger(__name__)
+
+HSTS_SECONDS = 60 * 60 * 24 * 365
 
 CSP = (
     "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'nonce-{nonce}'; "
@@ -57,10 +71,18 @@ def create_app(settings: Settings, *, limiter: FailureLimiter | None = None) -> 
         portal.catalog.close()
 
     app = FastAPI(
-        title="voices portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+        title="voices portal",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        # Starlette would answer `/clips/1/package.zip/` with a redirect to an absolute URL
+        # built from the request's Host header, query (and token) included: a 404 instead.
+        redirect_slashes=False,
     )
     app.state.catalog, app.state.limiter = portal.catalog, portal.limiter
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, always_https=portal.https_only)
+    app.add_middleware(TrustedProxies, proxies=portal.config.trusted_proxies)  # outermost
     _error_handlers(app, portal)
     app.include_router(page_routes(portal))
     app.include_router(download_routes(portal))
@@ -76,100 +98,26 @@ def page_routes(portal: Portal) -> APIRouter:
         partner: PartnerDep,
         language: str | None = None,
         footage: str | None = None,
+        page: str | None = None,
     ) -> Response:
-        filters = Filters(
-            language=language or None,
-            footage_id=int(footage) if footage and footage.isdigit() else None,
-        )
+        filters = filters_from(language, footage)
         everything = visible_clips(portal.catalog, partner.languages)
-        shown = narrow(everything, filters)
+        matching = narrow(everything, filters)
+        paging = Paging.of(len(matching), portal.config.page_size, page)
         lang, _ = ui_language(request)
+        credit = portal.config.credit
         context = {
             "partner": partner.name,
-            "cards": [card(view, lang) for view in shown],
+            "total": len(matching),
+            "cards": [card(view, lang, credit) for view in paging.slice(matching)],
+            "pages": page_links(request, filters, paging, lang),
             "language_options": language_options(everything, filters, lang),
-            "footage_options": footage_options(everything, filters),
+            "footage_options": footage_options(everything, filters, lang),
             "switch_url": switch_url(request, "ru" if lang == "en" else "en"),
         }
         return portal.render(request, "index.html", context)
 
     return router
-
-
-def card(view: ClipView, lang: str) -> dict[str, Any]:
-    """What the template shows of one clip: words, a player, and its download links."""
-    t = messages(lang)
-    base = f"/clips/{view.id}"
-    shown = [c for c in (lang, view.spoken) if c in view.subtitles] + list(view.subtitles)
-    tracks = [
-        {
-            "src": f"{base}/subtitles/{code}.vtt",
-            "lang": code,
-            "label": language_name(code, lang),
-            "default": code == shown[0],
-        }
-        for code in view.subtitles
-    ]
-    return {
-        "id": view.id,
-        "title": view.title or f"#{view.id}",
-        "quote": view.quote,
-        "spoken": view.spoken,
-        "duration": duration(view.duration_ms),
-        "languages": describe_languages(view, lang),
-        "video": f"{base}/video/{view.renders[0]}",
-        "poster": f"{base}/thumbnail.jpg" if view.thumbnail or view.package else None,
-        "tracks": tracks,
-        "videos": [
-            {"label": t.get(f"profile_{p}", p), "href": f"{base}/video/{p}?download=1"}
-            for p in view.renders
-        ],
-        "subtitle_links": [
-            {"label": f"{language_name(code, lang)} {kind.upper()}", "href": href}
-            for code in view.subtitles
-            for kind, href in (
-                ("srt", f"{base}/subtitles/{code}.srt?download=1"),
-                ("vtt", f"{base}/subtitles/{code}.vtt?download=1"),
-            )
-        ],
-        "package": f"{base}/package.zip" if view.package else None,
-        "thumbnail": f"{base}/thumbnail.jpg?download=1" if view.thumbnail else None,
-    }
-
-
-def duration(ms: int) -> str:
-    seconds = max(0, round(ms / 1000))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def describe_languages(view: ClipView, lang: str) -> str:
-    t = messages(lang)
-    names = []
-    for code in view.languages:
-        name = language_name(code, lang)
-        names.append(f"{name} ({t['spoken']})" if code == view.spoken else name)
-    return ", ".join(names)
-
-
-def language_options(views: list[ClipView], filters: Filters, lang: str) -> list[dict[str, Any]]:
-    codes = sorted({code for view in views for code in view.languages})
-    return [
-        {"value": c, "label": language_name(c, lang), "selected": c == filters.language}
-        for c in codes
-    ]
-
-
-def footage_options(views: list[ClipView], filters: Filters) -> list[dict[str, Any]]:
-    titles = {view.footage_id: view.footage_title for view in views}
-    return [
-        {"value": fid, "label": title, "selected": fid == filters.footage_id}
-        for fid, title in sorted(titles.items(), key=lambda item: item[1].casefold())
-    ]
-
-
-def switch_url(request: Request, lang: str) -> str:
-    query = request.url.include_query_params(lang=lang).query
-    return f"{request.url.path}?{query}"
 
 
 def _error_handlers(app: FastAPI, portal: Portal) -> None:
@@ -179,11 +127,13 @@ def _error_handlers(app: FastAPI, portal: Portal) -> None:
         response = portal.render(request, "denied.html", context, 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="voices"'
         if TOKEN_COOKIE in request.cookies:
-            response.delete_cookie(TOKEN_COOKIE, httponly=True, samesite="lax")
+            secure = portal.secure(request)
+            response.delete_cookie(TOKEN_COOKIE, httponly=True, samesite="lax", secure=secure)
         return response
 
-    def too_many(request: Request, exc: Exception) -> Response:
+    async def too_many(request: Request, exc: Exception) -> Response:
         wait = exc.retry_after if isinstance(exc, TooManyAttempts) else 60
+        await anyio.sleep(portal.limiter.delay_s)  # a guesser waits; no thread does
         t = messages(ui_language(request)[0])
         context = {"heading": t["slow_title"], "text": t["slow_text"].format(seconds=wait)}
         response = portal.render(request, "denied.html", context, 429)
@@ -194,7 +144,7 @@ def _error_handlers(app: FastAPI, portal: Portal) -> None:
         assert isinstance(exc, TokenInLink)
         response = RedirectResponse(exc.location, status_code=303)
         response.headers["Cache-Control"] = "no-store"
-        secure = request.url.scheme == "https"
+        secure = portal.secure(request)
         response.set_cookie(
             TOKEN_COOKIE, exc.token, COOKIE_SECONDS, httponly=True, samesite="lax", secure=secure
         )
@@ -212,10 +162,15 @@ def _error_handlers(app: FastAPI, portal: Portal) -> None:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response, errors included, and the CSP nonce."""
+    """Adds the security headers to every response, errors included, and the CSP nonce.
+    Strict-Transport-Security goes with every answer to an https request, and with every
+    answer when the portal's public address is https. An error the app did not handle is
+    logged here and answered with a plain 500 that carries the headers too (Starlette's own
+    500 is sent from outside every middleware, without them)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, always_https: bool = False) -> None:
         self.app = app
+        self.always_https = always_https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -223,19 +178,35 @@ class SecurityHeaders:
             return
         nonce = secrets.token_urlsafe(16)
         scope.setdefault("state", {})["csp_nonce"] = nonce
+        https = self.always_https or scope.get("scheme") == "https"
+        started = False
 
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
-                for name, value in security_headers(nonce).items():
+                for name, value in security_headers(nonce, https).items():
                     headers[name] = value
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            failed = Response(
+                "Something went wrong on our side. Please try again later.\n",
+                500,
+                headers={"Cache-Control": "no-store"},
+                media_type="text/plain",
+            )
+            await failed(scope, receive, with_headers)
 
 
-def security_headers(nonce: str) -> Mapping[str, str]:
-    return {
+def security_headers(nonce: str, https: bool = False) -> Mapping[str, str]:
+    headers = {
         "Content-Security-Policy": CSP.format(nonce=nonce),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
@@ -243,3 +214,6 @@ def security_headers(nonce: str) -> Mapping[str, str]:
         "Cross-Origin-Opener-Policy": "same-origin",
         "Cross-Origin-Resource-Policy": "same-origin",
     }
+    if https:
+        headers["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}"
+    return headers

@@ -4,10 +4,17 @@ A token travels as `Authorization: Bearer …`, as `?token=…` in the link a pa
 in the HttpOnly cookie that link leaves behind. A link with a token is answered with a redirect
 to the same address without it, so the token does not linger in the address bar, the history
 or a Referer. Tokens are never logged.
+
+The brake counts wrong tokens per client address (per /64 for IPv6). An address past the limit
+gets 429 for every further wrong token, each one counted and answered slowly, so guessing stays
+slow for as long as it goes on; a valid token is always let through, because every partner
+behind one NAT (a school, an office, a mobile operator) shares an address with the guesser.
+The address is the connection's, or the one a trusted proxy reports (`web.portal_server`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -53,9 +60,11 @@ class TokenInLink(Exception):
 
 
 class FailureLimiter:
-    """Counts wrong tokens per client address in a sliding window; past `limit`, the address
-    waits until the oldest failure leaves the window. Memory is bounded: at most
-    `max_clients` addresses, least recently failing forgotten first."""
+    """Counts wrong tokens per client in a sliding window; with `limit` of them in the window,
+    the client's next wrong tokens are refused as too many (and counted, which keeps it
+    refused while it goes on guessing) until the oldest leaves the window. `delay_s` is how long
+    such a refusal is held back. Memory is bounded: at most `max_clients` clients, least
+    recently failing forgotten first."""
 
     def __init__(
         self,
@@ -63,36 +72,40 @@ class FailureLimiter:
         window_s: float = 60.0,
         max_clients: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        delay_s: float = 1.0,
     ) -> None:
         self.limit, self.window_s, self.max_clients = limit, window_s, max_clients
+        self.delay_s = delay_s
         self._clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def retry_after(self, client: str) -> float:
-        """Seconds this client must wait before its next try; 0 when it may try now."""
+        """Seconds until this client's next wrong token is no longer refused as too many."""
         with self._lock:
-            failures = self._recent(client)
-            if failures is None or len(failures) < self.limit:
-                return 0.0
-            return failures[0] + self.window_s - self._clock()
+            return self._wait(self._recent(client))
 
-    def failed(self, client: str) -> None:
+    def failed(self, client: str) -> float:
+        """Count a wrong token; the seconds to wait when the client was already over the
+        limit (0: answer it as an ordinary wrong token)."""
         with self._lock:
             failures = self._recent(client)
+            wait = self._wait(failures)
             if failures is None:
                 failures = self._failures[client] = deque(maxlen=self.limit)
             failures.append(self._clock())
             self._failures.move_to_end(client)
             while len(self._failures) > self.max_clients:
                 self._failures.popitem(last=False)
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+            return wait
 
     def __len__(self) -> int:
         return len(self._failures)
+
+    def _wait(self, failures: deque[float] | None) -> float:
+        if failures is None or len(failures) < self.limit:
+            return 0.0
+        return max(0.0, failures[0] + self.window_s - self._clock())
 
     def _recent(self, client: str) -> deque[float] | None:
         failures = self._failures.get(client)
@@ -126,7 +139,18 @@ def presented_token(request: Request) -> Presented | None:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """Whom the brake counts: the client's address, or its /64 for IPv6 (one subscriber's
+    network; an address each would let one guesser pass for millions)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def authenticate(request: Request, catalog: Catalog, limiter: FailureLimiter) -> PartnerRecord:
@@ -134,15 +158,10 @@ def authenticate(request: Request, catalog: Catalog, limiter: FailureLimiter) ->
     presented = presented_token(request)
     if presented is None:
         raise Unauthorized
-    client = client_address(request)
-    wait = limiter.retry_after(client)
-    if wait > 0:
-        raise TooManyAttempts(wait)
     partner = partner_for_token(catalog, presented.token)
     if partner is None:
-        limiter.failed(client)
-        raise Unauthorized
-    limiter.succeeded(client)
+        wait = limiter.failed(client_address(request))
+        raise TooManyAttempts(wait) if wait > 0 else Unauthorized
     if presented.from_link:
         raise TokenInLink(presented.token, address_without_token(request))
     return partner
@@ -159,5 +178,6 @@ PartnerDep = Annotated[PartnerRecord, Depends(current_partner)]
 
 def address_without_token(request: Request) -> str:
     """The request's path and query minus `token`: where the link's redirect goes."""
+    path = "/" + request.url.path.lstrip("/\\")  # never `//host`: that would leave the site
     query = request.url.remove_query_params(TOKEN_PARAM).query
-    return f"{request.url.path}?{query}" if query else request.url.path
+    return f"{path}?{query}" if query else path

@@ -2,6 +2,9 @@
 
 One predicate (`_visible`) decides for the list and for every file request alike, so a clip
 missing from the page cannot be fetched by its id either.
+
+A view carries no name of a person and not the footage's source file name (which may hold a
+child's name): the footage's title is the one staff wrote in its sidecar, or none.
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog import Catalog
-from catalog.consent import blocked_reason
-from catalog.models import ClipRecord, FootageRecord
+from catalog.consent import blocked_reason, effective_consent
+from catalog.models import ClipRecord, Consent, FootageRecord, RenderOutput
 
 PROFILES = ("vertical", "square", "landscape", "tv")
+# The low-bitrate rendition (about 480p, under 1 Mbit/s) made for the page's player: played,
+# never offered as a download.
+PREVIEW = "web"
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class ClipView:
-    """An approved clip as the portal shows it; the paths stay on the server."""
+    """An approved clip as the portal shows it; the paths stay on the server. `renders` are
+    the downloads, `player` the render the page plays."""
 
     id: int
     title: str
@@ -30,12 +37,16 @@ class ClipView:
     spoken: str | None
     subtitles: tuple[str, ...]
     renders: tuple[str, ...]
+    player: str
     footage_id: int
-    footage_title: str
+    footage_title: str  # the sidecar's title; empty when staff gave none
+    consent: Consent
+    has_minors: bool
     approved_at: datetime | None
     render_paths: Mapping[str, Path]
     subtitle_paths: Mapping[str, Mapping[str, Path]]
     thumbnail: Path | None
+    preview: Path | None
     package: Path | None
 
     @property
@@ -100,7 +111,8 @@ def _in_languages(view: ClipView, partner_languages: Sequence[str]) -> bool:
 
 def _view(clip: ClipRecord, footage: FootageRecord) -> ClipView:
     renders = clip.renders
-    ordered = [p for p in PROFILES if p in renders] + sorted(set(renders) - set(PROFILES))
+    downloads = [name for name in renders if name != PREVIEW]
+    ordered = [p for p in PROFILES if p in downloads] + sorted(set(downloads) - set(PROFILES))
     return ClipView(
         id=clip.id,
         title=clip.title,
@@ -109,8 +121,11 @@ def _view(clip: ClipRecord, footage: FootageRecord) -> ClipView:
         spoken=footage.language,
         subtitles=tuple(sorted(clip.subtitles)),
         renders=tuple(ordered),
+        player=player_render(renders),
         footage_id=footage.id,
-        footage_title=footage.sidecar.title or Path(footage.source_name).stem,
+        footage_title=footage.sidecar.title.strip(),
+        consent=effective_consent(footage.sidecar),
+        has_minors=footage.has_minors,
         approved_at=clip.approved_at,
         render_paths={name: render.path for name, render in renders.items()},
         subtitle_paths={
@@ -118,5 +133,13 @@ def _view(clip: ClipRecord, footage: FootageRecord) -> ClipView:
             for language, files in clip.subtitles.items()
         },
         thumbnail=clip.thumbnail,
+        preview=clip.preview,
         package=clip.package,
     )
+
+
+def player_render(renders: Mapping[str, RenderOutput]) -> str:
+    """What the page plays: the `web` rendition when the clip has one, else its smallest."""
+    if PREVIEW in renders:
+        return PREVIEW
+    return min(renders, key=lambda name: (renders[name].width * renders[name].height, name))

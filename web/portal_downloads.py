@@ -1,8 +1,9 @@
 """The portal's file routes: a clip id and a kind of file in, the file (or a 404) out.
 
-    /clips/{id}/video/{profile}        vertical | square | landscape | tv
+    /clips/{id}/video/{profile}        vertical | square | landscape | tv (| web: the player's)
     /clips/{id}/subtitles/{lang}.{vtt|srt}
     /clips/{id}/thumbnail.jpg
+    /clips/{id}/poster.jpg             the player's small picture, inline only
     /clips/{id}/package.zip
 
 `?download=1` asks for an attachment; without it a file is served inline (the player, the
@@ -33,6 +34,7 @@ from web.portal_files import (
     content_disposition,
     download_name,
     package_zip,
+    poster_file,
     render_file,
     subtitle_file,
     thumbnail_file,
@@ -73,10 +75,12 @@ def download_routes(portal: Portal) -> APIRouter:
     def thumbnail(clip_id: str, partner: PartnerDep, download: str | None = None) -> Response:
         view = clip_for(portal, clip_id, partner)
         path = found(lambda: thumbnail_file(view, portal.roots))
-        name, fallback = download_name(view, ".jpg"), f"clip-{view.id}.jpg"
-        disposition = content_disposition(name, fallback, inline=download is None)
-        headers = {"Content-Disposition": disposition, "Cache-Control": FILE_CACHE}
-        return FileResponse(path, media_type="image/jpeg", headers=headers)
+        return picture(view, path, download)
+
+    @router.api_route("/clips/{clip_id}/poster.jpg", methods=METHODS)
+    def poster(clip_id: str, partner: PartnerDep) -> Response:
+        view = clip_for(portal, clip_id, partner)
+        return picture(view, found(lambda: poster_file(view, portal.roots)), None)
 
     @router.api_route("/clips/{clip_id}/package.zip", methods=METHODS)
     def package(clip_id: str, partner: PartnerDep) -> Response:
@@ -94,6 +98,13 @@ def clip_for(portal: Portal, clip_id: str, partner: PartnerRecord) -> ClipView:
     if view is None:
         raise HTTPException(404)
     return view
+
+
+def picture(view: ClipView, path: Path, download: str | None) -> Response:
+    name, fallback = download_name(view, ".jpg"), f"clip-{view.id}.jpg"
+    disposition = content_disposition(name, fallback, inline=download is None)
+    headers = {"Content-Disposition": disposition, "Cache-Control": FILE_CACHE}
+    return FileResponse(path, media_type="image/jpeg", headers=headers)
 
 
 def found(locate: Callable[[], Path]) -> Path:

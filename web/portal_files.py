@@ -3,17 +3,26 @@
 No request names a path. A route names a clip and a kind of file; the path comes from the
 catalog (or the clip's package folder), and `servable` still refuses anything whose real path
 (symlinks followed) is not a regular file inside the workspace's `clips/` or `packages/`.
+
+A package's zip is built once however many partners ask at the same moment (one builder per
+package, the others wait for its zip). It leaves out the player's `web` rendition and takes
+`metadata.json` without names: the source file's name (which may be a child's) and anything
+about people but their consent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
 import tempfile
+import threading
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +32,7 @@ import anyio.to_thread
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from web.portal_clips import ClipView
+from web.portal_clips import PREVIEW, ClipView
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,12 @@ SUBTITLE_KINDS = {"vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip
 STORED_SUFFIXES = {".mp4", ".jpg", ".jpeg", ".png", ".zip"}
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _TITLE_CHARS = 60
+# Bumped whenever what goes into a zip changes, so a zip cached by an earlier version (one
+# with names in its metadata, say) is built again instead of served.
+ZIP_FORMAT = "2"
+METADATA = "metadata.json"
+LEFT_OUT = {f"{PREVIEW}.mp4"}  # the player's rendition is not a download
+PRIVATE_KEYS = {"name", "names", "source_name", "file_name", "people", "person"}
 
 
 class NotServable(Exception):
@@ -98,32 +113,80 @@ def thumbnail_file(view: ClipView, roots: Sequence[Path]) -> Path:
     return first_servable((view.thumbnail, packaged), roots)
 
 
+def poster_file(view: ClipView, roots: Sequence[Path]) -> Path:
+    """The player's picture: the small preview (320 px) where there is one, else the
+    thumbnail."""
+    folder = package_folder(view, roots)
+    packaged = folder / "thumbnail.jpg" if folder else None
+    return first_servable((view.preview, view.thumbnail, packaged), roots)
+
+
+@dataclass
+class _Held:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
+class KeyedLocks:
+    """One lock per key, forgotten when no thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held: dict[str, _Held] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            held = self._held.setdefault(key, _Held())
+            held.users += 1
+        try:
+            with held.lock:
+                yield
+        finally:
+            with self._guard:
+                held.users -= 1
+                if held.users == 0:
+                    del self._held[key]
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+_builders = KeyedLocks()
+
+
 def package_zip(view: ClipView, roots: Sequence[Path]) -> Path:
-    """The clip's package as a zip, cached next to the folder under a name that changes
-    whenever a file in it does (so a stale zip is never served and a retry reuses the work)."""
+    """The clip's package as a zip of one folder, `clip-ID/`, cached next to the package under
+    a name that changes whenever a file in it does (so a stale zip is never served and a retry
+    reuses the work). One thread builds it; the others asking meanwhile wait for it and serve
+    the same zip."""
     folder = package_folder(view, roots)
     if folder is None:
         raise NotServable("no package")
-    members = _package_members(folder, roots)
-    if not members:
-        raise NotServable("empty package")
-    digest = hashlib.sha256()
-    for name, real in members:
-        stat = real.stat()
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    target = folder.parent / f"{folder.name}.{digest.hexdigest()[:12]}.zip"
-    if not target.is_file():
-        _write_zip(target, folder.name, members)
-        for old in folder.parent.glob(f"{folder.name}.*.zip"):
-            if old != target:
-                old.unlink(missing_ok=True)
-    return target
+    with _builders.hold(str(folder)):
+        members = _package_members(folder, roots)
+        if not members:
+            raise NotServable("empty package")
+        prefix = f"clip-{view.id}"
+        digest = hashlib.sha256(f"format {ZIP_FORMAT}\n{prefix}\n".encode())
+        for name, real in members:
+            stat = real.stat()
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        target = folder.parent / f"{folder.name}.{digest.hexdigest()[:12]}.zip"
+        if not target.is_file():
+            _write_zip(target, prefix, members)
+            for old in folder.parent.glob(f"{folder.name}.*.zip"):
+                if old != target:
+                    old.unlink(missing_ok=True)
+        return target
 
 
 def _package_members(folder: Path, roots: Sequence[Path]) -> list[tuple[str, Path]]:
     members = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or entry.name.endswith(".partial"):
+            continue
+        if entry.name in LEFT_OUT:
             continue
         try:
             members.append((entry.name, servable(entry, roots)))
@@ -136,21 +199,55 @@ def _package_members(folder: Path, roots: Sequence[Path]) -> list[tuple[str, Pat
     return members
 
 
+def public_metadata(raw: bytes) -> bytes | None:
+    """The package's metadata.json as a partner may have it: without the source file's name,
+    without names of people, without the player's rendition. None when it is not JSON."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    cleaned = _without_names(data)
+    if isinstance(cleaned, dict) and isinstance(cleaned.get("renders"), dict):
+        cleaned["renders"].pop(PREVIEW, None)
+    return json.dumps(cleaned, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _without_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_names(v) for k, v in value.items() if k not in PRIVATE_KEYS}
+    if isinstance(value, list):
+        return [_without_names(item) for item in value]
+    return value
+
+
 def _write_zip(target: Path, prefix: str, members: Sequence[tuple[str, Path]]) -> None:
     handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     os.close(handle)
     try:
         with zipfile.ZipFile(partial, "w") as archive:
             for name, real in members:
-                method = zipfile.ZIP_STORED
-                if Path(name).suffix.lower() not in STORED_SUFFIXES:
-                    method = zipfile.ZIP_DEFLATED
-                archive.write(real, f"{prefix}/{name}", compress_type=method)
+                _add_member(archive, f"{prefix}/{name}", real)
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
     log.info("packed %s (%d files)", target.name, len(members))
+
+
+def _add_member(archive: zipfile.ZipFile, arcname: str, real: Path) -> None:
+    method = zipfile.ZIP_STORED
+    if Path(arcname).suffix.lower() not in STORED_SUFFIXES:
+        method = zipfile.ZIP_DEFLATED
+    if Path(arcname).name != METADATA:
+        archive.write(real, arcname, compress_type=method)
+        return
+    cleaned = public_metadata(real.read_bytes())
+    if cleaned is None:
+        log.warning("%s: left %s out of the zip (not JSON)", arcname, METADATA)
+        return
+    info = zipfile.ZipInfo.from_file(real, arcname)
+    info.compress_type = method
+    archive.writestr(info, cleaned)
 
 
 def download_name(view: ClipView, suffix: str) -> str:

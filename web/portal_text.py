@@ -44,6 +44,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "profile_square": "Square 1:1",
         "profile_landscape": "Landscape 16:9",
         "profile_tv": "TV 16:9",
+        "interview_n": "Interview {n}",
+        "play": "Play",
+        "usage_public": "May be shown publicly: social media, TV, websites.",
+        "usage_partners": (
+            "For partners only: show it in your own work (trainings, meetings, closed groups); "
+            "do not post it publicly."
+        ),
+        "usage_minors": (
+            "Includes a child: do not crop, re-caption or repost it out of context, and do not "
+            "name the child."
+        ),
+        "credit": "Credit: {credit}",
+        "page_of": "Page {page} of {pages}",
+        "previous": "← Previous",
+        "next": "Next →",
+        "pages": "Pages",
+        "megabytes": "{size} MB",
+        "kilobytes": "{size} kB",
     },
     "ru": {
         "title": "Ролики для партнёров",
@@ -79,6 +97,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "profile_square": "Квадрат 1:1",
         "profile_landscape": "Горизонтальное 16:9",
         "profile_tv": "ТВ 16:9",
+        "interview_n": "Интервью {n}",
+        "play": "Смотреть",
+        "usage_public": "Можно показывать публично: соцсети, ТВ, сайты.",
+        "usage_partners": (
+            "Только для партнёров: показывайте в своей работе (тренинги, встречи, закрытые "
+            "группы); не публикуйте открыто."
+        ),
+        "usage_minors": (
+            "В ролике есть ребёнок: не обрезайте, не меняйте подписи, не публикуйте вне "
+            "контекста и не называйте имя ребёнка."
+        ),
+        "credit": "Указывайте автора: {credit}",
+        "page_of": "Страница {page} из {pages}",
+        "previous": "← Назад",
+        "next": "Дальше →",
+        "pages": "Страницы",
+        "megabytes": "{size} МБ",
+        "kilobytes": "{size} кБ",
     },
 }
 

@@ -19,9 +19,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 class Portal:
-    """What the routes share: the catalog, the export folders, the brake, the templates."""
+    """What the routes share: the catalog, the export folders, the brake, the templates, and
+    the portal's settings (`config`)."""
 
     def __init__(self, settings: Settings, limiter: FailureLimiter | None) -> None:
+        self.config = settings.portal
+        self.https_only = self.config.public_url.startswith("https://")
         self.catalog = open_catalog(settings)
         self.roots = export_roots(settings.workspace)
         self.limiter = limiter if limiter is not None else FailureLimiter()
@@ -35,8 +38,19 @@ class Portal:
         response = self.templates.TemplateResponse(request, name, context, status_code=status)
         response.headers["Cache-Control"] = "no-store"
         if remember:
-            response.set_cookie(LANG_COOKIE, lang, max_age=COOKIE_SECONDS, samesite="lax")
+            response.set_cookie(
+                LANG_COOKIE,
+                lang,
+                max_age=COOKIE_SECONDS,
+                samesite="lax",
+                secure=self.secure(request),
+            )
         return response
+
+    def secure(self, request: Request) -> bool:
+        """Whether cookies get `Secure`: the public address is https, or this request came
+        over https (said by a trusted proxy, see `web.portal_server`)."""
+        return self.https_only or request.url.scheme == "https"
 
 
 def ui_language(request: Request) -> tuple[str, bool]:

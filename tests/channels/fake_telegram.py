@@ -1,12 +1,16 @@
 """A local stand-in for the Telegram Bot API: real HTTP on 127.0.0.1 for the real client.
 
-It answers `POST /bot<token>/sendVideo` (multipart, as the Bot API takes it) and `getMe` in the
-Bot API's JSON shape, and behaves as Telegram does where it matters to a publisher: a wrong
-token is a 401, a 429 names `retry_after` and blocks every call until it has passed, a body over
-`max_upload_bytes` is a 413. `faults` injects failures by sendVideo call number (1-based):
-"429", "502" (an HTML page, as a proxy sends) and "drop" (the message is stored, then the
-connection is closed without an answer: the lost answer). `messages` and `calls` record what
-arrived so tests can assert on it.
+It answers `POST /bot<token>/sendVideo` (multipart, as the Bot API takes it), `deleteMessage`
+and `getMe` in the Bot API's JSON shape, and behaves as Telegram does where it matters to a
+publisher: a wrong token is a 401, a 429 names `retry_after` and blocks every call until it has
+passed, a body over `max_upload_bytes` is a 413, deleting a message that is not there is a 400
+"message to delete not found", and one older than 48 hours (by `clock`) a 400 "message can't be
+deleted". `faults` injects failures by sendVideo call number (1-based): "429", "502" (an HTML
+page, as a proxy sends, once the whole body was read), "502-posted" (the same after the message
+was stored), "502-early" (answered before reading the body, then the connection is closed) and
+"drop" (the message is stored, then the connection is closed without an answer: the lost
+answer); `delete_faults` ("429", "502") by deleteMessage call number. `messages` (what is
+posted now), `deleted` and `calls` record what arrived so tests can assert on it.
 """
 
 from __future__ import annotations
@@ -20,15 +24,19 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, cast
+from urllib.parse import parse_qs
 
 log = logging.getLogger(__name__)
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly-abcdefghijk"
-Fault = Literal["429", "502", "drop"]
+Fault = Literal["429", "502", "502-posted", "502-early", "drop"]
+DELETE_WINDOW_S = 48 * 3600  # bots may delete only messages younger than this
+_BAD_GATEWAY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class PostedVideo:
     video_filename: str
     thumbnail: bytes | None
     fields: dict[str, str]
+    date: float = 0.0  # the fake's clock when it was posted
 
     @property
     def supports_streaming(self) -> bool:
@@ -71,7 +80,10 @@ class FakeTelegram:
     max_upload_bytes: int | None = None
     retry_after_s: int = 1
     faults: dict[int, Fault] = field(default_factory=dict)
+    delete_faults: dict[int, Fault] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time  # message dates, for the 48-hour delete window
     messages: list[PostedVideo] = field(default_factory=list)
+    deleted: list[tuple[str, int]] = field(default_factory=list)  # (chat_id, message_id)
     calls: list[Call] = field(default_factory=list)
     _blocked_until: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(101))
@@ -87,6 +99,9 @@ class FakeTelegram:
 
     def send_video_calls(self) -> list[Call]:
         return [call for call in self.calls if call.method == "sendVideo"]
+
+    def delete_calls(self) -> list[Call]:
+        return [call for call in self.calls if call.method == "deleteMessage"]
 
     def __enter__(self) -> FakeTelegram:
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -105,6 +120,20 @@ class FakeTelegram:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def answer_before_body(self, path: str) -> Answer | None:
+        """The "502-early" fault: an answer given before the body is read, or None."""
+        token, _, method = path.removeprefix("/bot").partition("/")
+        with self._lock:
+            number = len(self.send_video_calls()) + 1
+            if (
+                token != self.token
+                or method != "sendVideo"
+                or self.faults.get(number) != "502-early"
+            ):
+                return None
+            self.calls.append(Call(method, time.monotonic(), 502))
+        return Answer(502, _BAD_GATEWAY, "text/html")
+
     def handle(self, path: str, content_type: str, body: bytes) -> Answer:
         """Answer one POST as the Bot API would (called by the HTTP handler, one at a time)."""
         token, _, method = path.removeprefix("/bot").partition("/")
@@ -122,20 +151,46 @@ class FakeTelegram:
         if method == "getMe":
             me = {"id": 123456789, "is_bot": True, "first_name": "Voices", "username": "voices_bot"}
             return _ok(me)
-        if method != "sendVideo":
+        if method not in ("sendVideo", "deleteMessage"):
             return _error(404, "Not Found")
         if now < self._blocked_until:
             return self._too_many(math.ceil(self._blocked_until - now))
-        fault = self.faults.get(len(self.send_video_calls()) + 1)
+        if method == "deleteMessage":
+            fault = self.delete_faults.get(len(self.delete_calls()) + 1)
+        else:
+            fault = self.faults.get(len(self.send_video_calls()) + 1)
         if fault == "429":
             self._blocked_until = now + self.retry_after_s
             return self._too_many(self.retry_after_s)
         if fault == "502":
-            page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-            return Answer(502, page, "text/html")
+            return Answer(502, _BAD_GATEWAY, "text/html")
+        if method == "deleteMessage":
+            return self._delete_message(content_type, body)
         if self.max_upload_bytes is not None and len(body) > self.max_upload_bytes:
             return _error(413, "Request Entity Too Large")
-        return self._send_video(content_type, body, drop=fault == "drop")
+        answer = self._send_video(content_type, body, drop=fault == "drop")
+        return Answer(502, _BAD_GATEWAY, "text/html") if fault == "502-posted" else answer
+
+    def _delete_message(self, content_type: str, body: bytes) -> Answer:
+        if content_type.startswith("multipart/"):
+            fields = parse_multipart(content_type, body)[0]
+        else:
+            fields = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        chat_id, message_id = fields.get("chat_id"), fields.get("message_id", "")
+        if not chat_id:
+            return _error(400, "Bad Request: chat_id is empty")
+        if not message_id.isdigit():
+            return _error(400, "Bad Request: message identifier is not specified")
+        found = [
+            m for m in self.messages if (m.chat_id, m.message_id) == (chat_id, int(message_id))
+        ]
+        if not found:
+            return _error(400, "Bad Request: message to delete not found")
+        if self.clock() - found[0].date >= DELETE_WINDOW_S:
+            return _error(400, "Bad Request: message can't be deleted")
+        self.messages.remove(found[0])
+        self.deleted.append((chat_id, int(message_id)))
+        return _ok(True)
 
     def _send_video(self, content_type: str, body: bytes, drop: bool) -> Answer:
         fields, files = parse_multipart(content_type, body)
@@ -153,6 +208,7 @@ class FakeTelegram:
             video_filename=filename,
             thumbnail=thumbnail[1] if thumbnail else None,
             fields=fields,
+            date=self.clock(),
         )
         self.messages.append(posted)
         if drop:
@@ -182,7 +238,7 @@ def _message_json(posted: PostedVideo) -> dict[str, Any]:
         "message_id": posted.message_id,
         "sender_chat": chat,
         "chat": chat,
-        "date": int(time.time()),
+        "date": int(posted.date),
         "video": video,
         "caption": posted.caption,
     }
@@ -207,7 +263,7 @@ def parse_multipart(
     return fields, files
 
 
-def _ok(result: dict[str, Any]) -> Answer:
+def _ok(result: object) -> Answer:
     return Answer(200, json.dumps({"ok": True, "result": result}).encode())
 
 
@@ -225,13 +281,23 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         fake = cast(_Server, self.server).fake
+        early = fake.answer_before_body(self.path)
+        if early is not None:  # unread, the body is thrown away with the connection
+            self.close_connection = True
+            self._answer(early, close=True)
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         answer = fake.handle(self.path, self.headers.get("Content-Type", ""), body)
         if answer.drop:
             self.close_connection = True
             return
+        self._answer(answer)
+
+    def _answer(self, answer: Answer, close: bool = False) -> None:
         self.send_response(answer.status)
+        if close:
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()

@@ -3,8 +3,10 @@
 It speaks the wire protocols google-api-python-client uses: the resumable upload (a POST that
 answers with a session URL, PUTs with `Content-Range`, `308` with `Range` until done, and
 `bytes */TOTAL` status queries), multipart caption uploads, simple thumbnail uploads, the list
-calls, and an OAuth token endpoint. `FakeYouTube.faults` injects the failures the channel must
-survive; `videos`, `sessions` and `puts` record what arrived so tests can assert on it.
+calls, `videos.delete` (204; 404 `videoNotFound`), `videos.update` of the status part (which, as
+YouTube's does, resets every mutable status field it is not given), and an OAuth token endpoint.
+`FakeYouTube.faults` injects the failures the channel must survive; `videos`, `sessions`, `puts`,
+`received` and `updates` record what arrived so tests can assert on it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Faults:
     quota_on_insert: bool = False
     thumbnail_forbidden: bool = False
     refresh_fails: bool = False  # the token endpoint answers invalid_grant
+    # (status, reason) answered to videos.delete and videos.update, e.g. (403, "quotaExceeded")
+    takedown_error: tuple[int, str] | None = None
 
 
 @dataclass
@@ -54,7 +58,19 @@ class StoredVideo:
     thumbnail: bytes | None = None
 
     def resource(self) -> dict[str, Any]:
-        return {"id": self.id, "snippet": self.snippet, "status": self.status}
+        made_for_kids = bool(self.status.get("selfDeclaredMadeForKids"))
+        status = {"madeForKids": made_for_kids, **self.status}
+        return {"id": self.id, "snippet": self.snippet, "status": status}
+
+
+# videos.update's status part: what it sets, and what a field left out becomes.
+_STATUS_DEFAULTS: dict[str, Any] = {
+    "privacyStatus": "public",  # the channel's default upload privacy
+    "embeddable": True,
+    "license": "youtube",
+    "publicStatsViewable": True,
+}
+_STATUS_CLEARED = ("publishAt", "selfDeclaredMadeForKids", "containsSyntheticMedia")
 
 
 @dataclass
@@ -75,6 +91,16 @@ class Put:
     start: int | None
     end: int | None
     outcome: str  # committed | complete | query | 503 | dropped | hung | mismatch | lost
+
+
+@dataclass(frozen=True)
+class Received:
+    """One API call (not the upload's PUTs) as it arrived, and the status it was answered."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
 
 
 class _Drop(Exception):
@@ -102,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = _dispatch
+    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 
     def body(self, limit: int | None = None) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -151,6 +177,8 @@ class FakeYouTube:
         self.sessions: dict[str, UploadSession] = {}
         self.puts: list[Put] = []
         self.playlists: dict[str, list[str]] = {}
+        self.received: list[Received] = []
+        self.updates: list[dict[str, Any]] = []  # videos.update bodies, as sent
         self.access_tokens = {FIRST_ACCESS_TOKEN}
         self.refreshes = 0
         self.hung = threading.Event()
@@ -221,12 +249,22 @@ class FakeYouTube:
             ("GET", "/youtube/v3/playlistItems"): self._list_playlist,
             ("POST", "/youtube/v3/playlistItems"): self._add_to_playlist,
             ("GET", "/youtube/v3/videos"): self._list_videos,
+            ("DELETE", "/youtube/v3/videos"): self._delete_video,
+            ("PUT", "/youtube/v3/videos"): self._update_video,
         }
         handler = handlers.get(route)
         if handler is None:
             request.body()
             return _error(404, "notFound", f"no route for {route}")
-        return handler(request, query)
+        answer = handler(request, query)
+        if not parts.path.startswith("/upload/"):
+            with self._lock:
+                self.received.append(Received(request.command, parts.path, query, answer[0]))
+        return answer
+
+    def calls(self, method: str, path: str = "/youtube/v3/videos") -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if (r.method, r.path) == (method, path)]
 
     def _token(self, request: _Handler) -> Answer:
         form = {k: v[0] for k, v in parse_qs(request.body().decode()).items()}
@@ -354,6 +392,46 @@ class FakeYouTube:
             return _error(403, "forbidden", "The channel is not allowed custom thumbnails.")
         self.videos[query["videoId"]].thumbnail = data
         return _json(200, {"kind": "youtube#thumbnailSetResponse", "items": [{}]})
+
+    # -- takedowns -----------------------------------------------------------------------------
+
+    def _delete_video(self, request: _Handler, query: dict[str, str]) -> Answer:
+        request.body()
+        if self.faults.takedown_error is not None:
+            return _error(*self.faults.takedown_error, "The request cannot be completed.")
+        with self._lock:
+            video = self.videos.pop(query.get("id", ""), None)
+            if video is not None:
+                for playlist in self.playlists.values():
+                    playlist[:] = [i for i in playlist if i != video.id]
+        if video is None:
+            message = "The video that you are trying to delete cannot be found."
+            return _error(404, "videoNotFound", message)
+        return 204, {}, b""
+
+    def _update_video(self, request: _Handler, query: dict[str, str]) -> Answer:
+        body = json.loads(request.body() or b"{}")
+        with self._lock:
+            self.updates.append(body)
+        if self.faults.takedown_error is not None:
+            return _error(*self.faults.takedown_error, "The request cannot be completed.")
+        if query.get("part") != "status":
+            return _error(400, "invalidPart", "only part=status is supported here")
+        video = self.videos.get(body.get("id", ""))
+        if video is None:
+            message = "The video that you are trying to update cannot be found."
+            return _error(404, "videoNotFound", message)
+        given = body.get("status", {})
+        if given.get("publishAt") and given.get("privacyStatus") != "private":
+            return _error(400, "invalidPublishAt", "publishAt needs privacyStatus private")
+        with self._lock:  # every mutable field is replaced: what is left out is reset
+            kept = {
+                k: v
+                for k, v in video.status.items()
+                if k not in _STATUS_DEFAULTS and k not in _STATUS_CLEARED
+            }
+            video.status = {**kept, **_STATUS_DEFAULTS, **given}
+        return _json(200, video.resource())
 
     # -- lists -------------------------------------------------------------------------------
 

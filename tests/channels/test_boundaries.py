@@ -1,5 +1,6 @@
 """Channels do no media work: what they need about a video (its size, a preview) comes from the
-render step in the `PublishRequest`, so no channel imports the media package or PyAV."""
+render step in the `PublishRequest`, so no channel imports the media package or PyAV. And every
+channel is a whole `Channel` (checked by mypy through `as_channels`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import sys
 from pathlib import Path
 
 import channels
+from channels.base import Channel
+from channels.folder import FolderChannel
+from channels.telegram import TelegramChannel
+from channels.youtube import YouTubeChannel
 
 CHANNELS_DIR = Path(channels.__file__).parent
 FORBIDDEN = ("av", "media", "numpy")
@@ -48,3 +53,15 @@ def test_importing_telegram_loads_no_media_stack() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def as_channels(
+    youtube: YouTubeChannel, telegram: TelegramChannel, folder: FolderChannel
+) -> list[Channel]:
+    """Fails type checking when a channel lacks part of the interface (`take_down`...)."""
+    return [youtube, telegram, folder]
+
+
+def test_every_channel_can_take_a_clip_down() -> None:
+    for kind in (YouTubeChannel, TelegramChannel, FolderChannel):
+        assert callable(getattr(kind, "take_down", None)), kind.__name__

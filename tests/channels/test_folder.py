@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from catalog.models import SubtitleFiles
-from channels.base import PublishRequest
-from channels.errors import InvalidRequestError
+from channels.base import PublishRequest, TakedownRequest
+from channels.errors import InvalidRequestError, TransientChannelError
 from channels.folder import FolderChannel, slugify
 from tests.helpers import data
 
@@ -127,3 +127,102 @@ def test_slugify() -> None:
     assert slugify("?!") == "clip"
     assert slugify("snake_case and  spaces") == "snake-case-and-spaces"
     assert len(slugify("word " * 50)) <= 60
+
+
+def takedown_of(clip: PublishRequest, remote_id: str) -> TakedownRequest:
+    return TakedownRequest(
+        clip_id=clip.clip_id, channel="tv", remote_id=remote_id, marker=clip.marker
+    )
+
+
+def test_take_down_removes_the_clips_files_and_nothing_else(
+    drop: Path, clip: PublishRequest
+) -> None:
+    folder = FolderChannel(drop, name="tv")
+    # Neighbours: clip 70 (a name that starts like clip 7's), clip 8, and a person's own file.
+    for neighbour_id in (70, 8):
+        neighbour = clip.model_copy(
+            update={"clip_id": neighbour_id, "marker": f"vc{neighbour_id}folder"}
+        )
+        folder.publish(neighbour, None, no_save)
+    (drop / "7-notes-for-the-editor.txt").write_text("keep me", "utf-8")
+    neighbours = {path.name: path.read_bytes() for path in drop.iterdir()}
+    result = folder.publish(clip, None, no_save)
+    assert len(list(drop.iterdir())) == len(neighbours) + 5
+
+    first = folder.take_down(takedown_of(clip, result.remote_id))
+    again = folder.take_down(takedown_of(clip, result.remote_id))
+
+    assert {path.name: path.read_bytes() for path in drop.iterdir()} == neighbours
+    base = "7-шайлоо-2025-voters-in-naryn"
+    assert first.status == "deleted"
+    assert first.answer.startswith(
+        f"removed {base}.mp4, {base}.jpg, {base}.ky.srt, {base}.ky.vtt, {base}.json"
+    )
+    assert again.status == "already_gone"
+    assert again.answer == (
+        "no copy with its marker here; files no copy names, for a person to check: "
+        "7-notes-for-the-editor.txt"
+    )
+    assert folder.find_existing(clip) is None
+
+
+def test_take_down_never_follows_a_name_edited_to_point_elsewhere(
+    tmp_path: Path, drop: Path, clip: PublishRequest
+) -> None:
+    folder = FolderChannel(drop)
+    result = folder.publish(clip, None, no_save)
+    neighbour = clip.model_copy(update={"clip_id": 8, "marker": "vc8folder"})
+    theirs = folder.publish(neighbour, None, no_save).remote_id
+    outside = tmp_path / "outside.mp4"
+    outside.write_bytes(b"not ours")
+    metadata_path = drop / result.remote_id.replace(".mp4", ".json")
+    metadata = json.loads(metadata_path.read_text("utf-8"))
+    metadata["files"]["thumbnail"] = theirs
+    metadata["files"]["subtitles"]["ky"]["srt"] = "../outside.mp4"
+    metadata_path.write_text(json.dumps(metadata), "utf-8")
+
+    assert folder.take_down(takedown_of(clip, result.remote_id)).status == "deleted"
+
+    assert (drop / theirs).is_file() and outside.read_bytes() == b"not ours"
+    assert not (drop / result.remote_id).exists() and not metadata_path.exists()
+
+
+def test_take_down_of_an_unmounted_folder_is_not_taken_for_gone(
+    tmp_path: Path, clip: PublishRequest
+) -> None:
+    folder = FolderChannel(tmp_path / "not-mounted", name="tv")
+
+    with pytest.raises(TransientChannelError) as caught:
+        folder.take_down(takedown_of(clip, "7-x.mp4"))
+
+    message = str(caught.value)
+    assert "tv: taking down clip 7" in message and "check that the drive is mounted" in message
+
+
+def test_a_file_that_cannot_be_removed_says_so_and_a_retry_finishes(
+    drop: Path, clip: PublishRequest
+) -> None:
+    folder = FolderChannel(drop)
+    result = folder.publish(clip, None, no_save)
+    base = result.remote_id.removesuffix(".mp4")
+    stuck = drop / f"{base}.jpg"  # replaced by a folder: unlink fails, even for root
+    stuck.unlink()
+    stuck.mkdir()
+    (stuck / "inside").write_bytes(b"x")
+
+    with pytest.raises(TransientChannelError) as caught:
+        folder.take_down(takedown_of(clip, result.remote_id))
+
+    message = str(caught.value)
+    assert f"taking down clip 7: could not remove {stuck}" in message
+    assert f"removed so far: {base}.mp4" in message and f"'{base}.*' there by hand" in message
+    assert not (drop / result.remote_id).exists()  # the video went first
+    assert (drop / f"{base}.json").is_file()  # kept, so the next call finds the rest
+    (stuck / "inside").unlink()
+    stuck.rmdir()
+    retry = folder.take_down(takedown_of(clip, result.remote_id))
+    assert retry.status == "deleted" and retry.answer == (
+        f"removed {base}.ky.srt, {base}.ky.vtt, {base}.json"
+    )
+    assert list(drop.iterdir()) == []

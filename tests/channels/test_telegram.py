@@ -22,15 +22,10 @@ from channels.errors import (
     TransientChannelError,
     UnconfirmedPublicationError,
 )
-from channels.telegram import (
-    CLOUD_MAX_UPLOAD_BYTES,
-    LOCAL_MAX_UPLOAD_BYTES,
-    TelegramChannel,
-    build_caption,
-    message_url,
-)
+from channels.telegram import CLOUD_MAX_UPLOAD_BYTES, LOCAL_MAX_UPLOAD_BYTES, TelegramChannel
+from channels.telegram_rules import build_caption, message_url
 from media.render import make_preview
-from tests.channels.fake_telegram import FakeTelegram
+from tests.channels.fake_telegram import FakeTelegram, Fault
 from tests.helpers import data
 
 VIDEO = data("auto_editor_example.mp4")
@@ -173,26 +168,60 @@ def test_429_longer_than_allowed_stops_the_channel(
     assert sleeps == [] and fake.messages == []
 
 
-def test_502_is_retried_with_backoff(fake: FakeTelegram, client: httpx.Client) -> None:
-    fake.faults = {1: "502", 2: "502"}
+@pytest.fixture
+def big_video(tmp_path: Path) -> Path:
+    """32 MB (a hole: no disk used), far more than the sockets hold, so a server that answers
+    before reading the body cuts the upload short."""
+    video = tmp_path / "big.mp4"
+    with video.open("wb") as out:
+        out.truncate(32_000_000)
+    return video
+
+
+def test_502_before_the_body_was_read_is_retried_with_backoff(
+    fake: FakeTelegram, client: httpx.Client, big_video: Path
+) -> None:
+    fake.faults = {1: "502-early", 2: "502-early"}
     sleeps = Sleeps()
 
-    channel(fake, client, sleeps).publish(request(), None, no_save)
+    channel(fake, client, sleeps).publish(request(video=big_video), None, no_save)
 
     assert [call.status for call in fake.send_video_calls()] == [502, 502, 200]
     assert sleeps == [1.0, 2.0]
     assert len(fake.messages) == 1
 
 
-def test_5xx_until_retries_run_out_is_transient(fake: FakeTelegram, client: httpx.Client) -> None:
-    fake.faults = {1: "502", 2: "502", 3: "502"}
+def test_5xx_before_the_body_until_retries_run_out_is_transient(
+    fake: FakeTelegram, client: httpx.Client, big_video: Path
+) -> None:
+    fake.faults = {1: "502-early", 2: "502-early", 3: "502-early"}
 
     with pytest.raises(TransientChannelError) as caught:
-        channel(fake, client, max_retries=2).publish(request(), None, no_save)
+        channel(fake, client, max_retries=2).publish(request(video=big_video), None, no_save)
 
     assert not isinstance(caught.value, UnconfirmedPublicationError)
     assert "502" in str(caught.value)
     assert len(fake.send_video_calls()) == 3 and fake.messages == []
+
+
+@pytest.mark.parametrize("fault", ["502", "502-posted"])
+def test_5xx_after_the_whole_upload_is_unconfirmed_not_retried(
+    fake: FakeTelegram, client: httpx.Client, fault: Fault
+) -> None:
+    # A proxy's 502 once the whole video was read says nothing about whether Telegram posted
+    # it ("502-posted": it did): retrying could post it twice.
+    fake.faults = {1: fault}
+    sleeps = Sleeps()
+
+    with pytest.raises(UnconfirmedPublicationError) as caught:
+        channel(fake, client, sleeps).publish(request(), None, no_save)
+
+    assert [call.status for call in fake.send_video_calls()] == [502]
+    assert sleeps == []
+    assert len(fake.messages) == (1 if fault == "502-posted" else 0)
+    message = str(caught.value)
+    assert "502 Bad Gateway" in message and f"ref: {MARKER}" in message and "clip 7" in message
+    assert fake.token not in full_text(caught.value)
 
 
 def test_wrong_token_is_an_auth_error_without_the_token(

@@ -119,6 +119,52 @@ def test_scheduled_clip_is_private_with_publish_at_and_made_for_kids(
     assert channel(youtube_service).find_existing(request) == result
 
 
+@pytest.mark.parametrize("privacy", ["private", "unlisted"])
+def test_scheduled_clip_is_never_made_public_unless_privacy_is_public(
+    fake_youtube: FakeYouTube, youtube_service: Any, make_request: MakeRequest, privacy: str
+) -> None:
+    # publishAt makes a video public at that time: with privacy private or unlisted the clip
+    # goes up as configured, without it, and the ledger holds it until its time instead.
+    at = datetime(2030, 1, 2, 9, 4, 5, tzinfo=ZoneInfo("Asia/Bishkek"))
+    request = make_request(publish_at=at, subtitles={}, thumbnail=None)
+    youtube = channel(youtube_service, privacy=privacy)
+
+    result = youtube.publish(request, None, lambda s: None)
+
+    assert youtube.schedules_remotely is False
+    assert channel(youtube_service, privacy="public").schedules_remotely is True
+    (session,) = fake_youtube.sessions.values()
+    assert session.metadata["status"]["privacyStatus"] == privacy  # as the stand-in received it
+    assert "publishAt" not in session.metadata["status"]
+    video = fake_youtube.videos[only_video(fake_youtube, request.video)]
+    assert video.status["privacyStatus"] == privacy and "publishAt" not in video.status
+    assert result.status == "published"
+
+
+@pytest.mark.parametrize("session", [None, {}])
+def test_a_publication_reset_without_its_session_is_not_uploaded_again(
+    fake_youtube: FakeYouTube,
+    youtube_service: Any,
+    make_request: MakeRequest,
+    session: dict[str, Any] | None,
+) -> None:
+    # `voices resolve --resend` resets the ledger row (session {}): the clip is found by its
+    # marker in the channel's uploads instead of going up a second time.
+    request = make_request(subtitles={}, thumbnail=None)
+    youtube = channel(youtube_service)
+    first = youtube.publish(request, None, lambda s: None)
+    fake_youtube.seed_videos(60)  # newer uploads: the clip is on the second page
+    puts = len(fake_youtube.puts)
+
+    again = youtube.publish(request, session, lambda s: None)
+
+    assert again == first
+    assert len(fake_youtube.sessions) == 1 and len(fake_youtube.puts) == puts
+    assert [v for v in fake_youtube.videos.values() if v.data] == [
+        fake_youtube.videos[first.remote_id]
+    ]
+
+
 def test_metadata_is_brought_within_youtube_limits(
     fake_youtube: FakeYouTube, youtube_service: Any, make_request: MakeRequest
 ) -> None:

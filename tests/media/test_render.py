@@ -509,3 +509,277 @@ def test_ass_text_escapes_override_blocks_and_sets_pixel_sizes() -> None:
     text = ass_text([Cue(start_ms=1234, end_ms=61_000, lines=("{\\b1}bold", "two"))], style)
     assert "PlayResX: 1080\nPlayResY: 1920\nWrapStyle: 2\n" in text
     assert "Dialogue: 0,0:00:01.23,0:01:01.00,Default,,0,0,0,,\\{\\\u200bb1\\}bold\\Ntwo" in text
+
+
+# ---- faces blurred and words muted (consent for the voice only; redaction) --------------------
+# Imports are local to these tests so that this section is only added to the file.
+
+SMALL = RenderProfile(
+    name="small", width=480, height=480, font_size=32, caption_line_chars=24, margin_v=40
+)
+# Square at half size: the face tests look at every frame, and that is what they cost.
+HALF_SQUARE = RenderProfile(
+    name="square", width=540, height=540, font_size=28, caption_line_chars=36, margin_v=60
+)
+# GRID's face, labelled by hand (tests/media/test_faces.py), in its 360x288 source pixels.
+GRID_FACE = (112, 110, 218, 242)  # grid_lwbsza.mpg
+FACE_CUES = (Cue(start_ms=200, end_ms=1400, lines=("lay white by", "s zero again")),)
+
+
+def faces_in(path: Path) -> tuple[list[int], list[int]]:
+    """Per frame of `path`, scaled to 540 pixels on its long side: faces CenterFace finds; and
+    per 5th frame, face-sized boxes (a sixth of the height or more: a speaker's face fills over
+    a fifth here) OpenCV's Haar cascade finds. Smaller Haar boxes are its false alarms in hair
+    and fabric."""
+    import cv2
+
+    from media.faces import detect_faces
+
+    cascade = cv2.CascadeClassifier(
+        str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml")
+    )
+    assert not cascade.empty()
+    centerface, haar = [], []
+    with av.open(str(path)) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            factor = 540 / max(frame.width, frame.height)
+            small = frame.reformat(
+                width=round(frame.width * factor), height=round(frame.height * factor)
+            )
+            centerface.append(len(detect_faces(small.to_ndarray(format="rgb24"))))
+            if n % 5 == 0:
+                side = small.height // 6
+                gray = small.to_ndarray(format="gray")
+                found = cascade.detectMultiScale(gray, 1.1, 5, minSize=(side, side))
+                haar.append(len(found))
+    return centerface, haar
+
+
+@pytest.fixture(scope="module")
+def face_renders(folder: Path) -> dict[bool, RenderResult]:
+    """A real face, rendered square with captions, without and with `blur_faces`."""
+    return {
+        blur: render_clip(
+            RenderRequest(
+                source=data("grid_lwbsza.mpg"),
+                start_ms=0,
+                end_ms=3000,
+                has_video=True,
+                profile=HALF_SQUARE,
+                cues=FACE_CUES,
+                blur_faces=blur,
+                output=folder / f"faces-{blur}" / "square.mp4",
+            )
+        )
+        for blur in (False, True)
+    }
+
+
+def test_no_face_can_be_found_in_a_render_with_faces_blurred(
+    face_renders: dict[bool, RenderResult],
+) -> None:
+    centerface, haar = faces_in(face_renders[False].path)
+    assert len(centerface) == 75 and all(count >= 1 for count in centerface)
+    assert sum(count >= 1 for count in haar) >= len(haar) - 1  # the second opinion agrees
+    centerface, haar = faces_in(face_renders[True].path)
+    assert len(centerface) == 75
+    assert centerface == [0] * 75  # every frame
+    assert haar == [0] * len(haar)
+
+
+def test_the_blur_changes_the_face_and_nothing_else(
+    face_renders: dict[bool, RenderResult],
+) -> None:
+    sharp = frame_at(face_renders[False].path, 2000).astype(int)  # no caption at 2 s
+    blurred = frame_at(face_renders[True].path, 2000).astype(int)
+    # The square crop keeps the middle 288x288 of the 360x288 source, scaled by 540/288.
+    scale, left = 540 / 288, (360 - 288) // 2
+    x1, y1, x2, y2 = GRID_FACE
+    face = (
+        slice(round(y1 * scale), round(y2 * scale)),
+        slice(round((x1 - left) * scale), round((x2 - left) * scale)),
+    )
+    changed = np.abs(blurred[face] - sharp[face]).mean()
+    assert changed > 15
+    # Outside the blurred rectangle (the face and its margin): the same picture, but for the
+    # encoder's noise. The rectangle reaches at most 40% of the face's size past it.
+    margin_x, margin_y = (x2 - x1) * 0.4 * scale, (y2 - y1) * 0.4 * scale
+    outside = np.ones(sharp.shape[:2], dtype=bool)
+    outside[
+        max(0, round(y1 * scale - margin_y)) : round(y2 * scale + margin_y),
+        max(0, round((x1 - left) * scale - margin_x)) : round((x2 - left) * scale + margin_x),
+    ] = False
+    assert outside.mean() > 0.4
+    assert np.abs(blurred[outside] - sharp[outside]).mean() < 2
+
+
+def test_captions_stay_sharp_over_a_blurred_face(face_renders: dict[bool, RenderResult]) -> None:
+    sharp = white_pixels(caption_band(frame_at(face_renders[False].path, 800), HALF_SQUARE))
+    blurred = white_pixels(caption_band(frame_at(face_renders[True].path, 800), HALF_SQUARE))
+    assert sharp > 500
+    assert blurred == pytest.approx(sharp, rel=0.1)
+
+
+def test_faces_of_phone_video_are_blurred_where_ffmpeg_shows_them(folder: Path) -> None:
+    """Stored sideways and tagged to be turned: faces are found in the upright picture."""
+    stored, phone = folder / "face-stored.mp4", folder / "face-phone.mp4"
+    run_ffmpeg(
+        [
+            *("-y", "-i", file_arg(data("grid_lwbsza.mpg")), "-vf", "transpose=cclock"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", file_arg(stored)),
+        ]
+    )
+    run_ffmpeg(
+        ["-y", "-display_rotation", "-90", "-i", file_arg(stored), "-c", "copy", file_arg(phone)]
+    )
+    result = render_clip(
+        RenderRequest(
+            source=phone,
+            start_ms=500,
+            end_ms=2500,
+            has_video=True,
+            profile=SMALL,
+            blur_faces=True,
+            output=folder / "face-phone" / "small.mp4",
+        )
+    )
+    centerface, haar = faces_in(result.path)
+    assert len(centerface) == pytest.approx(50, abs=1)
+    assert centerface == [0] * len(centerface) and haar == [0] * len(haar)
+
+
+def test_blurring_faces_of_audio_only_footage_changes_nothing(folder: Path) -> None:
+    request = RenderRequest(
+        source=data("jfk.wav"),
+        start_ms=0,
+        end_ms=3000,
+        has_video=False,
+        profile=SMALL,
+        blur_faces=True,
+        output=folder / "voice-only.mp4",
+    )
+    measured = LoudnessMeasurement(
+        input_i=-20, input_tp=-6, input_lra=3, input_thresh=-30, target_offset=0.2
+    )
+    plain = request.model_copy(update={"blur_faces": False})
+    assert render_command(request, measured, None) == render_command(plain, measured, None)
+
+
+def test_a_video_with_faces_to_blur_needs_the_faces_found(folder: Path) -> None:
+    request = RenderRequest(
+        source=data("grid_lwbsza.mpg"),
+        start_ms=0,
+        end_ms=3000,
+        has_video=True,
+        profile=SMALL,
+        blur_faces=True,
+        output=folder / "unscanned.mp4",
+    )
+    measured = LoudnessMeasurement(
+        input_i=-20, input_tp=-6, input_lra=3, input_thresh=-30, target_offset=0.2
+    )
+    with pytest.raises(ValueError, match="scan_faces"):
+        render_command(request, measured, None)
+
+
+def audio_of(path: Path) -> tuple[NDArray[np.float32], int]:
+    """The first audio track of `path`, mono float32, and its sample rate."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks = [
+            plane.to_ndarray().reshape(-1)
+            for frame in container.decode(stream)
+            for plane in resampler.resample(frame)
+        ]
+    return np.concatenate(chunks).astype(np.float32), rate
+
+
+def level_db(samples: NDArray[np.float32], rate: int, start_ms: int, end_ms: int) -> float:
+    piece = samples[rate * start_ms // 1000 : rate * end_ms // 1000].astype(np.float64)
+    return float(20 * np.log10(np.sqrt(np.mean(piece**2)) + 1e-10))
+
+
+@pytest.fixture(scope="module")
+def muted_renders(folder: Path) -> dict[bool, RenderResult]:
+    """JFK's "And so, my fellow Americans, ask not", with and without 1.0-1.9 s silenced
+    ("fellow Americans")."""
+    return {
+        muted: render_clip(
+            RenderRequest(
+                source=data("jfk.wav"),
+                start_ms=0,
+                end_ms=6000,
+                has_video=False,
+                profile=SMALL,
+                mute=((1000, 1900),) if muted else (),
+                output=folder / f"muted-{muted}" / "small.mp4",
+            )
+        )
+        for muted in (False, True)
+    }
+
+
+def test_a_muted_span_is_silent_and_the_speech_around_it_is_untouched(
+    muted_renders: dict[bool, RenderResult],
+) -> None:
+    plain, rate = audio_of(muted_renders[False].path)
+    muted, _ = audio_of(muted_renders[True].path)
+    assert level_db(plain, rate, 1000, 1900) > -30  # speech there
+    assert level_db(muted, rate, 1000, 1900) < -70  # silence
+    for start, end in ((300, 950), (3300, 3600), (4000, 4200)):  # words either side
+        assert level_db(muted, rate, start, end) > -35
+        assert level_db(muted, rate, start, end) == pytest.approx(
+            level_db(plain, rate, start, end), abs=0.5
+        )
+
+
+def test_muting_does_not_skew_the_loudness(muted_renders: dict[bool, RenderResult]) -> None:
+    """Silence is muted after normalisation, so the gain comes from the whole speech; the gated
+    loudness measure ignores the silent span."""
+    integrated, peak = loudness(muted_renders[True].path)
+    assert integrated == pytest.approx(-14.0, abs=1.0)
+    assert peak <= -1.5 + 0.1
+    assert integrated == pytest.approx(loudness(muted_renders[False].path)[0], abs=0.5)
+
+
+def test_a_muted_span_must_be_forward_in_time(folder: Path) -> None:
+    with pytest.raises(ValueError, match="muted span"):
+        RenderRequest(
+            source=data("jfk.wav"),
+            start_ms=0,
+            end_ms=3000,
+            has_video=False,
+            profile=SMALL,
+            mute=((2000, 1000),),
+            output=folder / "backwards.mp4",
+        )
+
+
+def test_a_redacted_word_is_not_heard_in_the_render(folder: Path, ct2_base_dir: Path) -> None:
+    """Redaction end to end: JFK's words timed by the bundled model, "Americans" muted by its
+    timing, and the render transcribed again."""
+    from media.audio import decode_audio
+    from subtitles.engines import TranscribeOptions, transcribe
+    from subtitles.redact import redaction_spans, spans_within
+
+    options = TranscribeOptions(model=str(ct2_base_dir), model_label="base", language="en")
+    heard = transcribe(decode_audio(data("jfk.wav")), options)
+    spans = redaction_spans(heard.words, ["Americans"])
+    assert len(spans) == 1
+    result = render_clip(
+        RenderRequest(
+            source=data("jfk.wav"),
+            start_ms=0,
+            end_ms=11_000,
+            has_video=False,
+            profile=SMALL,
+            mute=spans_within(spans, 0, 11_000),
+            output=folder / "redacted" / "small.mp4",
+        )
+    )
+    again = transcribe(decode_audio(result.path), options).text.casefold()
+    assert "american" not in again
+    # The span reaches `PAD_MS` past the word's recognised times: "fellow" loses its end.
+    assert "and so my" in again and "what your country can do for you" in again

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from media.clipfile import read_clip_file
 from media.sidecar import SidecarError, read_sidecar
 
 
@@ -71,3 +75,51 @@ def test_errors_name_file_line_and_field(
     assert error.field == field
     assert words in str(error)
     assert str(error).startswith(f"interview.yaml, line {line}")
+
+
+LAUGHS = "\n".join(
+    ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in itertools.pairwise("abcdefghi")]
+    + ["title: *i", ""]
+)
+
+
+@pytest.mark.parametrize("reader", [read_sidecar, read_clip_file])
+def test_anchors_and_aliases_are_refused_before_they_expand(
+    tmp_path: Path, reader: Callable[[Path], object]
+) -> None:
+    """A billion laughs: 10 lines that expand to 9**9 strings."""
+    with pytest.raises(SidecarError) as caught:
+        reader(_write(tmp_path, LAUGHS))
+    assert caught.value.line == 1
+    assert "anchors and aliases" in str(caught.value)
+    assert str(caught.value).startswith("interview.yaml, line 1")
+
+
+@pytest.mark.parametrize("reader", [read_sidecar, read_clip_file])
+def test_a_file_larger_than_64_kb_is_refused(
+    tmp_path: Path, reader: Callable[[Path], object]
+) -> None:
+    with pytest.raises(SidecarError, match="larger than 64 KB"):
+        reader(_write(tmp_path, f'description: "{"word " * 14_000}"\n'))
+
+
+def test_nesting_too_deep_is_a_mistake_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(SidecarError, match="nested too deeply"):
+        read_sidecar(_write(tmp_path, "tags: " + "[" * 20_000 + "]" * 20_000 + "\n"))
+
+
+def test_a_linked_sidecar_is_refused_and_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("title: TOKEN=abc\n", encoding="utf-8")
+    (tmp_path / "inbox").mkdir()
+    symlink = tmp_path / "inbox" / "a.yaml"
+    symlink.symlink_to(secret)
+    hard = tmp_path / "inbox" / "b.yaml"
+    os.link(secret, hard)
+
+    for sidecar, words in ((symlink, "symbolic link"), (hard, "hard link")):
+        with pytest.raises(SidecarError, match=words) as caught:
+            read_sidecar(sidecar)
+        assert "copy the file itself into the inbox, not a link" in str(caught.value)
+        assert "TOKEN" not in str(caught.value)

@@ -1,14 +1,14 @@
 """Shared by the portal tests: a workspace laid out as the pipeline leaves it, and a live server.
 
 The workspace holds real files (the bundled H.264/AAC mp4 as a render, WebVTT and SRT written
-here, a JPEG) in `clips/` and `packages/` as `pipeline.clips.write_package` lays them out,
-and catalog rows for clips of every status and consent, so no video is rendered.
+here, JPEGs) in `clips/`, the packages in `packages/` made by the pipeline's own
+`write_package` (so their `metadata.json` is the real one), and catalog rows for clips of
+every status and consent, so no video is rendered. People have names, and one footage has no
+title and a file name that is a child's name, so a test can tell that none of them leaves.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import socket
 import threading
@@ -27,11 +27,20 @@ from PIL import Image
 from catalog.partners import add_partner, downloads_by_clip, revoke_partner
 from catalog.store import Catalog
 from catalog.tables import Clip, Footage
+from config import load_settings
+from pipeline.context import Context
+from pipeline.packages import write_package
 from tests.helpers import data
+from web.portal_server import server_config
 
 VIDEO = data("auto_editor_example.mp4")
 CUE_TEXT = {"ru": "Мы вернулись домой.", "en": "We came back home.", "ky": "Биз үйгө кайттык."}
 BASE_TIME = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+# Names that must never leave: the people in the sidecars, and a file named after a child.
+NAMES = ("Айгүл", "Асанова", "Бакыт", "Осмонов", "Bakyt", "Osmonov")
+CHILD_FILE = "Бакыт Осмонов (Bakyt Osmonov), Naryn.mp4"
+# Render sizes: the profiles' own, and the `web` rendition the player takes when there is one.
+SIZES = {"vertical": (1080, 1920), "square": (1080, 1080), "web": (480, 854)}
 
 
 @dataclass(frozen=True)
@@ -44,18 +53,76 @@ class World:
     titles: dict[str, str]
     footage: dict[str, int]
     tokens: dict[str, str]
+    packages: dict[str, Path]
 
     @property
     def visible(self) -> list[str]:
         """Clips partner Alpha may see, newest approval first."""
-        return ["ky_only", "public", "partners"]
+        more = sorted((n for n in self.clips if n.startswith("more_")), key=lambda n: int(n[5:]))
+        return ["ky_only", "public", "partners", *more]
 
     @property
     def hidden(self) -> list[str]:
         return ["internal", "candidate", "rejected", "minor_internal", "embargoed"]
 
     def files(self, name: str) -> Path:
-        return self.workspace / "packages" / f"clip-{self.clips[name]}"
+        """The clip's package folder, wherever the pipeline put it."""
+        return self.packages[name]
+
+
+@dataclass(frozen=True)
+class FootageSpec:
+    consent: str
+    language: str
+    people: list[dict[str, Any]]
+    titled: bool = True  # a title in the sidecar
+    source: str = ""  # the file's name as staff dropped it (default: NAME.mp4)
+
+
+V = "vertical"
+CLIPS: list[tuple[str, str, str, str, list[str], int | None, list[str]]] = [
+    # name, footage, status, title, subtitle languages, approved (hours after BASE_TIME), renders
+    (
+        "public",
+        "open_interview",
+        "approved",
+        "Дом — это люди",
+        ["ru", "en"],
+        2,
+        ["vertical", "web"],
+    ),
+    ("partners", "partner_interview", "approved", "Partners only story", ["ru"], 1, ["vertical"]),
+    ("ky_only", "kyrgyz_interview", "approved", "Ky clip", ["ky"], 3, ["vertical", "square"]),
+    ("internal", "internal_interview", "approved", "Internal secret", ["ru"], 4, ["vertical"]),
+    ("candidate", "open_interview", "candidate", "Candidate draft", ["ru"], None, ["vertical"]),
+    ("rejected", "open_interview", "rejected", "Rejected take", ["ru"], 5, ["vertical"]),
+    (
+        "minor_internal",
+        "minor_interview",
+        "approved",
+        "Minor without consent",
+        ["ru"],
+        6,
+        ["vertical"],
+    ),
+    ("embargoed", "open_interview", "approved", "Embargoed launch", ["ru"], 7, ["vertical"]),
+]
+FOOTAGE: dict[str, FootageSpec] = {
+    "open_interview": FootageSpec("public", "ru", [{"name": "Айгүл Асанова", "consent": "public"}]),
+    # No title, and a file named after the child in it, who may be seen by partners.
+    "partner_interview": FootageSpec(
+        "partners",
+        "ru",
+        [{"name": "Бакыт Осмонов", "role": "son", "minor": True, "consent": "partners"}],
+        titled=False,
+        source=CHILD_FILE,
+    ),
+    "kyrgyz_interview": FootageSpec("public", "ky", []),
+    "internal_interview": FootageSpec("internal", "ru", []),
+    "minor_interview": FootageSpec(
+        "public", "ru", [{"name": "B", "minor": True, "consent": "internal"}]
+    ),
+}
 
 
 def write_vtt(path: Path, text: str) -> None:
@@ -66,81 +133,92 @@ def write_srt(path: Path, text: str) -> None:
     path.write_text(f"1\n00:00:00,000 --> 00:00:40,000\n{text}\n", encoding="utf-8")
 
 
-def _add_footage(
-    s: Any, workspace: Path, name: str, consent: str, language: str, people: list[dict[str, Any]]
-) -> Footage:
+def _add_footage(s: Any, workspace: Path, name: str, spec: FootageSpec) -> Footage:
     sha = (name.encode().hex() * 8)[:64]
     raw = workspace / "library" / sha[:12] / f"{name}.mp4"
     raw.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(VIDEO, raw)
+    sidecar: dict[str, Any] = {"people": spec.people, "consent": spec.consent}
+    if spec.titled:
+        sidecar["title"] = name.replace("_", " ").title()
     footage = Footage(
         sha256=sha,
-        source_name=f"{name}.mp4",
+        source_name=spec.source or f"{name}.mp4",
         status="processed",
         path=str(raw),
         library_path=str(raw),
-        language=language,
-        consent=consent,
-        sidecar={"title": name.replace("_", " ").title(), "people": people, "consent": consent},
+        language=spec.language,
+        consent=spec.consent,
+        sidecar=sidecar,
     )
     s.add(footage)
     s.flush()
     return footage
 
 
-def _media(workspace: Path, footage: Footage, clip: Clip, languages: list[str]) -> None:
-    """Files as rendering leaves them in clips/, then the package folder of hard links."""
+def _media(
+    workspace: Path, footage: Footage, clip: Clip, languages: list[str], profiles: list[str]
+) -> None:
+    """Files as rendering leaves them in clips/ (each render a copy of the sample video)."""
     folder = workspace / "clips" / footage.sha256[:12] / f"{clip.start_ms}-{clip.end_ms}"
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(VIDEO, folder / "vertical.mp4")
+    renders = {}
+    for profile in profiles:
+        shutil.copyfile(VIDEO, folder / f"{profile}.mp4")
+        width, height = SIZES[profile]
+        renders[profile] = {
+            "path": str(folder / f"{profile}.mp4"),
+            "key": "k",
+            "width": width,
+            "height": height,
+            "duration_ms": clip.end_ms - clip.start_ms,
+        }
     Image.new("RGB", (320, 180), (190, 70, 40)).save(folder / "thumbnail.jpg", "JPEG")
+    Image.new("RGB", (180, 320), (40, 70, 190)).save(folder / "preview.jpg", "JPEG")
     subtitles = {}
     for lang in languages:
         write_srt(folder / f"{lang}.srt", CUE_TEXT[lang])
         write_vtt(folder / f"{lang}.vtt", CUE_TEXT[lang])
         subtitles[lang] = {"srt": str(folder / f"{lang}.srt"), "vtt": str(folder / f"{lang}.vtt")}
-    size = {"width": 1080, "height": 1920, "duration_ms": clip.end_ms - clip.start_ms}
-    clip.renders = {"vertical": {"path": str(folder / "vertical.mp4"), "key": "k", **size}}
-    clip.subtitles, clip.thumbnail = subtitles, str(folder / "thumbnail.jpg")
-    package = workspace / "packages" / f"clip-{clip.id}"
-    package.mkdir(parents=True, exist_ok=True)
-    for source in folder.iterdir():
-        os.link(source, package / source.name)
-    meta = {"clip": clip.id, "title": clip.title, "quote": clip.text, "languages": languages}
-    (package / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    clip.package = str(package)
+    clip.renders, clip.subtitles = renders, subtitles
+    clip.thumbnail, clip.preview = str(folder / "thumbnail.jpg"), str(folder / "preview.jpg")
 
 
-CLIPS: list[tuple[str, str, str, str, list[str], int | None]] = [
-    # name, footage, status, title, subtitle languages, approved (hours after BASE_TIME)
-    ("public", "open_interview", "approved", "Дом — это люди", ["ru", "en"], 2),
-    ("partners", "partner_interview", "approved", "Partners only story", ["ru"], 1),
-    ("ky_only", "kyrgyz_interview", "approved", "Ky clip", ["ky"], 3),
-    ("internal", "internal_interview", "approved", "Internal secret", ["ru"], 4),
-    ("candidate", "open_interview", "candidate", "Candidate draft", ["ru"], None),
-    ("rejected", "open_interview", "rejected", "Rejected take", ["ru"], 5),
-    ("minor_internal", "minor_interview", "approved", "Minor without consent", ["ru"], 6),
-    ("embargoed", "open_interview", "approved", "Embargoed launch", ["ru"], 7),
-]
-FOOTAGE: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
-    "open_interview": ("public", "ru", [{"name": "A", "consent": "public"}]),
-    "partner_interview": ("partners", "ru", []),
-    "kyrgyz_interview": ("public", "ky", []),
-    "internal_interview": ("internal", "ru", []),
-    "minor_interview": ("public", "ru", [{"name": "B", "minor": True, "consent": "internal"}]),
-}
+def _packages(workspace: Path, clip_ids: dict[str, int]) -> dict[str, Path]:
+    """Each clip's package, made by the pipeline's own `write_package`, recorded on the clip."""
+    ctx = Context(settings=load_settings(workspace), catalog=Catalog(_url(workspace), workspace))
+    try:
+        folders = {}
+        for name, clip_id in clip_ids.items():
+            clip = ctx.catalog.clip(clip_id)
+            folders[name] = write_package(ctx, ctx.catalog.footage(clip.footage_id), clip)
+        with ctx.catalog.session() as s:
+            for name, folder in folders.items():
+                s.get_one(Clip, clip_ids[name]).package = str(folder)
+    finally:
+        ctx.close()
+    return folders
 
 
-def build_world(workspace: Path) -> World:
-    """The workspace with its catalog, files and three partners (Alpha, Beta: ky, Gamma: gone)."""
-    catalog = Catalog(f"sqlite:///{workspace / 'catalog.sqlite'}", workspace)
+def _url(workspace: Path) -> str:
+    return f"sqlite:///{workspace / 'catalog.sqlite'}"
+
+
+def build_world(workspace: Path, more: int = 0) -> World:
+    """The workspace with its catalog, files and three partners (Alpha, Beta: ky, Gamma: gone).
+    `more` adds that many approved Kyrgyz clips (`more_1`, ...), approved before the others."""
+    specs = CLIPS + [
+        (f"more_{n}", "kyrgyz_interview", "approved", f"More {n}", ["ky"], -n, ["vertical"])
+        for n in range(1, more + 1)
+    ]
+    catalog = Catalog(_url(workspace), workspace)
     try:
         with catalog.session() as s:
             footage = {
-                name: _add_footage(s, workspace, name, *spec) for name, spec in FOOTAGE.items()
+                name: _add_footage(s, workspace, name, spec) for name, spec in FOOTAGE.items()
             }
             clips = {}
-            for n, (name, source, status, title, langs, hours) in enumerate(CLIPS):
+            for n, (name, source, status, title, langs, hours, profiles) in enumerate(specs):
                 clip = Clip(
                     footage_id=footage[source].id,
                     start_ms=1000 * n,
@@ -148,13 +226,13 @@ def build_world(workspace: Path) -> World:
                     text=f"Quote of {title}",
                     title=title,
                     status=status,
-                    approved_at=BASE_TIME + timedelta(hours=hours) if hours else None,
+                    approved_at=BASE_TIME + timedelta(hours=hours) if hours is not None else None,
                 )
                 if name == "embargoed":
                     clip.publish_at = datetime.now(UTC) + timedelta(days=30)
                 s.add(clip)
                 s.flush()
-                _media(workspace, footage[source], clip, langs)
+                _media(workspace, footage[source], clip, langs, profiles)
                 clips[name] = clip
             ids = {name: clip.id for name, clip in clips.items()}
             titles = {name: clip.title for name, clip in clips.items()}
@@ -167,8 +245,8 @@ def build_world(workspace: Path) -> World:
         revoke_partner(catalog, "Gamma")
     finally:
         catalog.close()
-    url = f"sqlite:///{workspace / 'catalog.sqlite'}"
-    return World(workspace, url, ids, titles, footage_ids, tokens)
+    packages = _packages(workspace, ids)
+    return World(workspace, _url(workspace), ids, titles, footage_ids, tokens, packages)
 
 
 @contextmanager
@@ -178,7 +256,8 @@ def serve(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
+    # The server settings `voices portal` uses (uvicorn's own proxy handling off, among them).
+    config = server_config(app, "127.0.0.1", port, log_level="warning", ws="none", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -1,7 +1,8 @@
 """The portal in a real browser: Debian's headless Chromium driven by Playwright.
 
 A partner opens the link they were sent, sees their clips on a phone-sized screen, plays one
-with subtitles showing, and downloads files whose bytes match the exports. The page's own CSP
+(its light `web` rendition) with subtitles showing, and downloads files whose bytes match the
+exports; a long list loads no video and only the pictures near the screen. The page's own CSP
 stays on (no bypass), so this also proves the page works under it.
 """
 
@@ -44,6 +45,7 @@ PLAYING = """v => {
         showing: showing.map(t => t.language),
         cue: cues.length ? cues[0].text : null,
         error: v.error ? v.error.code : null,
+        src: v.currentSrc,
     };
 }"""
 
@@ -121,6 +123,7 @@ def test_partner_opens_link_plays_with_subtitles_and_downloads(
     assert state["error"] is None, state
     assert state["tracks"] == 2 and state["showing"] == ["ru"], state  # the UI's language
     assert state["time"] > 0.3 and state["cue"] == CUE_TEXT["ru"], state
+    assert state["src"] == f"{url}/clips/{public}/video/web", state  # the light rendition
 
     download = take(page, f"/clips/{public}/video/vertical?download=1")
     assert download.suggested_filename == f"clip-{public} Дом — это люди.vertical.mp4"
@@ -137,13 +140,36 @@ def _assert_logged(world: World, clip: int) -> None:
     expected = {
         ("vertical.mp4", "download"),
         ("ru.srt", "download"),
-        ("vertical.mp4", "stream"),
+        ("web.mp4", "stream"),
         ("ru.vtt", "stream"),
     }
     found = wait_for_downloads(
         world, clip, lambda logged: expected <= {(d["file"], d["how"]) for d in logged}
     )
     assert expected <= {(d["file"], d["how"]) for d in found}
+
+
+def test_a_long_list_is_light_on_a_phone(isolated_env: Path, browser: Any) -> None:
+    """17 clips: a page of 12, no video bytes before a partner presses play, and only the
+    posters near the screen (the player's small preview, never the full thumbnail)."""
+    world = build_world(isolated_env, more=14)
+    asked: list[str] = []
+    with serve(create_app(load_settings(world.workspace))) as url:
+        context = browser.new_context(locale="en-US", viewport={"width": 375, "height": 740})
+        page = context.new_page()
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(f"{url}/?token={world.tokens['alpha']}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("li.card").count() == 12
+        first_page = list(asked)
+        page.locator('a[rel="next"]').click()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("li.card").count() == len(world.visible) - 12
+        context.close()
+    assert not [u for u in first_page if "/video/" in u or "thumbnail.jpg" in u], first_page
+    posters = [u for u in first_page if u.endswith("/poster.jpg")]
+    assert 1 <= len(posters) <= 6, posters  # the ones near the screen, not all twelve
+    assert f"/clips/{world.clips['ky_only']}/poster.jpg" in posters[0]
 
 
 def test_without_a_link_the_browser_sees_nothing(world: World, url: str, browser: Any) -> None:

@@ -8,9 +8,11 @@ import io
 import re
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -27,6 +29,7 @@ from cli.portal import partners_app, portal
 from config import load_settings
 from flows.server import free_port
 from tests.portal import VIDEO, World, build_world, serve, wait_for_downloads
+from web import portal_files
 from web.portal import create_app
 from web.portal_access import FailureLimiter
 from web.portal_text import MESSAGES, from_accept_language
@@ -170,6 +173,36 @@ def test_every_file_downloads_whole_and_is_logged(world: World, url: str) -> Non
     assert ("Alpha", "ru.vtt", "download") in taken and all(d["at"] for d in log)
 
 
+def test_parallel_package_requests_build_one_zip(
+    world: World, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 9: partners asking for a new package at once get one zip, built once."""
+    builds: list[Path] = []
+    write_zip = portal_files._write_zip
+
+    def slow_write(target: Path, *rest: Any) -> None:
+        builds.append(target)
+        time.sleep(0.5)  # a big package on a slow disk: every other request arrives meanwhile
+        write_zip(target, *rest)
+
+    monkeypatch.setattr(portal_files, "_write_zip", slow_write)
+    clip, asking = world.clips["public"], 6
+    together = threading.Barrier(asking)
+
+    def fetch(_: int) -> httpx.Response:
+        with client(url, world.tokens["alpha"]) as http:
+            together.wait(timeout=10)
+            return http.get(f"/clips/{clip}/package.zip")
+
+    with ThreadPoolExecutor(asking) as pool:
+        answers = list(pool.map(fetch, range(asking)))
+    assert [a.status_code for a in answers] == [200] * asking
+    assert len({a.content for a in answers}) == 1 and len(builds) == 1
+    with client(url, world.tokens["alpha"]) as http:  # and later asks reuse it
+        assert http.get(f"/clips/{clip}/package.zip").content == answers[0].content
+    assert len(builds) == 1 and len(portal_files._builders) == 0
+
+
 def test_range_requests_and_resume(world: World, url: str) -> None:
     clip, data = world.clips["public"], VIDEO.read_bytes()
     path = f"/clips/{world.clips['public']}/video/vertical"
@@ -279,20 +312,43 @@ def test_hidden_clips_are_as_absent_as_missing_ones(world: World, url: str) -> N
     assert_refused(url, paths, world.tokens["alpha"], 404)
 
 
-def test_repeated_bad_tokens_are_slowed_down(world: World) -> None:
-    now = [1000.0]  # the limiter's clock, moved by hand: no real waiting, no timing races
-    limiter = FailureLimiter(5, window_s=1.5, clock=lambda: now[0])
+def test_repeated_bad_tokens_are_slowed_down_but_never_a_valid_one(world: World) -> None:
+    """Finding 10: every partner behind one NAT shares the guesser's address, so a valid token
+    always gets through; wrong ones past the limit get 429, held back, for as long as the
+    guessing goes on."""
+    now = [1000.0]  # the limiter's clock, moved by hand: no timing races
+    limiter = FailureLimiter(5, window_s=1.5, clock=lambda: now[0], delay_s=0.3)
     app = create_app(load_settings(world.workspace), limiter=limiter)
+    guess = {"Authorization": "Bearer guess"}
     with serve(app) as base, client(base) as http:
         assert http.get("/").status_code == 401  # no token at all is not a guess
         for _ in range(5):
-            assert http.get("/", headers={"Authorization": "Bearer guess"}).status_code == 401
-        blocked = http.get("/", headers={"Authorization": "Bearer guess"})
+            assert http.get("/", headers=guess).status_code == 401
+        started = time.monotonic()
+        blocked = http.get("/", headers=guess)
+        assert time.monotonic() - started >= 0.3  # held back
         assert blocked.status_code == 429 and 1 <= int(blocked.headers["retry-after"]) <= 2
         good = {"Authorization": f"Bearer {world.tokens['alpha']}"}
-        assert http.get("/", headers=good).status_code == 429  # no oracle while blocked
+        assert http.get("/", headers=good).status_code == 200  # a colleague behind the NAT
+        with client(base) as colleague:  # and one who opens the link they were sent
+            hop = colleague.get(f"/?token={world.tokens['beta']}")
+            assert hop.status_code == 303 and colleague.get("/").status_code == 200
+        now[0] += 1.0
+        assert http.get("/", headers=guess).status_code == 429  # a valid token reset nothing
         now[0] += 1.6
-        assert http.get("/", headers=good).status_code == 200
+        assert http.get("/", headers=guess).status_code == 401
+
+
+def test_guessing_on_keeps_the_brake_on() -> None:
+    now = [0.0]
+    limiter = FailureLimiter(limit=3, window_s=10, clock=lambda: now[0])
+    assert [limiter.failed("10.0.0.1") for _ in range(3)] == [0, 0, 0]
+    assert limiter.failed("10.0.0.1") == 10  # too many, and counted
+    for second in range(1, 30):  # a guess a second, every one refused
+        now[0] = second
+        assert limiter.failed("10.0.0.1") > 0
+    now[0] = 40  # ten quiet seconds: an ordinary wrong token again
+    assert limiter.failed("10.0.0.1") == 0
 
 
 def test_failure_memory_is_bounded() -> None:
@@ -301,8 +357,9 @@ def test_failure_memory_is_bounded() -> None:
     for n in range(100):
         limiter.failed(f"10.0.0.{n}")
     assert len(limiter) == 3
-    limiter.failed("10.0.0.99")
+    assert limiter.failed("10.0.0.99") == 0  # the second: still an ordinary wrong token
     assert limiter.retry_after("10.0.0.99") == 10
+    assert limiter.failed("10.0.0.99") == 10  # the third: too many
     now[0] = 10.5
     assert limiter.retry_after("10.0.0.99") == 0 and len(limiter) == 2
 
@@ -336,7 +393,8 @@ def test_partner_commands(world: World) -> None:
 
 def test_voices_portal_serves_the_workspace(world: World) -> None:
     """The real command in its own process: it answers a partner, refuses a stranger, and its
-    log never shows a token (a link's first request carries one)."""
+    log never shows a token (a link's first request carries one). With no trusted proxy set,
+    forwarded headers are not believed, not even from 127.0.0.1 (uvicorn's default trust)."""
     port = free_port()
     command = [
         sys.executable,
@@ -368,6 +426,21 @@ def test_voices_portal_serves_the_workspace(world: World) -> None:
             token = world.tokens["alpha"]
             answer = httpx.get(f"{base}/?token={token}", follow_redirects=True, timeout=10)
             assert answer.status_code == 200 and "<video" in answer.text
+            forged = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+            hop = httpx.get(f"{base}/?token={token}", headers=forged, timeout=10)
+            assert hop.status_code == 303 and "secure" not in hop.headers["set-cookie"].lower()
+            assert "strict-transport-security" not in hop.headers
+            guesses = [
+                httpx.get(
+                    f"{base}/",
+                    headers={"Authorization": "Bearer guess", "X-Forwarded-For": f"203.0.113.{n}"},
+                    timeout=10,
+                ).status_code
+                for n in range(6)
+            ]
+            assert guesses == [401] * 5 + [429]  # one address, whatever the header says
+            mine = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(f"{base}/", headers=mine, timeout=10).status_code == 200
         finally:
             server.terminate()
             output = server.communicate(timeout=30)[0].decode("utf-8", "replace")
