@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bench import render, transcribe_engines
+from bench import faces, render, transcribe_engines
 
 
 def main() -> None:
@@ -17,13 +17,17 @@ def main() -> None:
         help="length of the speech excerpt to transcribe and of the clip to render (default 60)",
     )
     parser.add_argument("--repeat", type=int, default=2, help="runs of each engine; best is kept")
-    parser.add_argument("--only", choices=["transcribe", "render"], help="run just this benchmark")
+    parser.add_argument(
+        "--only", choices=["transcribe", "render", "faces"], help="run just this benchmark"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.only in (None, "transcribe"):
         transcribe_engines.run(args.seconds, args.repeat)
     if args.only in (None, "render"):
         render.run(args.seconds)
+    if args.only in (None, "faces"):
+        faces.run(args.seconds)
 
 
 if __name__ == "__main__":

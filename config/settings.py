@@ -95,7 +95,9 @@ class ClipSettings(Section):
     max_seconds: float = Field(default=60.0, gt=0)
     padding_ms: int = Field(default=400, ge=0)
     keywords: list[str] = Field(default_factory=list)
-    render: list[str] = Field(default_factory=lambda: ["vertical", "square", "landscape", "tv"])
+    render: list[str] = Field(
+        default_factory=lambda: ["vertical", "square", "landscape", "tv", "web"]
+    )
     caption_language: str = "original"
 
 

@@ -170,13 +170,14 @@ def ingest_file(
     source_name = display_name(path.relative_to(dirs.inbox).as_posix())
     reason = not_a_file_reason(os.lstat(path))
     if reason is not None:
-        return _set_aside(path, None, dirs.rejected, source_name, "", "rejected", reason)
-    with open_source(path) as source:
+        return _set_aside(path, None, dirs, dirs.rejected, source_name, "", "rejected", reason)
+    with open_source(path, dirs.inbox) as source:
         sha256 = source.sha256()
         if is_known(sha256):
             return _set_aside(
                 path,
                 source,
+                dirs,
                 dirs.duplicates,
                 source_name,
                 sha256,
@@ -189,7 +190,7 @@ def ingest_file(
                 raise UnusableMediaError(path, f"too short to transcribe ({info.duration_ms} ms)")
         except UnusableMediaError as exc:
             return _set_aside(
-                path, source, dirs.rejected, source_name, sha256, "rejected", exc.reason
+                path, source, dirs, dirs.rejected, source_name, sha256, "rejected", exc.reason
             )
         return _accept_or_hold(source, source_name, dirs, sha256, info)
 
@@ -213,7 +214,7 @@ def _accept_or_hold(
             info=info,
             fingerprint=fingerprint(path),
         )
-    stored = _store(source, sidecar_file, dirs.library, sha256)
+    stored = _store(source, sidecar_file, dirs, sha256)
     return IngestOutcome(
         kind="accepted",
         source_name=source_name,
@@ -268,24 +269,28 @@ def ingest_all(
     return outcomes
 
 
-def _store(source: SourceFile, sidecar_file: Path | None, library: Path, sha256: str) -> Path:
-    folder = library_dir(library, sha256)
+def _store(source: SourceFile, sidecar_file: Path | None, dirs: WorkspaceDirs, sha256: str) -> Path:
+    """Copy the footage into the library, move its sidecar and clips file there, and only then
+    remove it from the inbox. A failure on the way leaves the footage in the inbox."""
+    folder = library_dir(dirs.library, sha256)
     target = folder / f"original{_library_suffix(source.path)}"
-    if target.is_file() and sha256_of(target) == sha256:
-        source.remove()  # the same bytes are already there (a catalog started afresh)
-        make_read_only(target)
-    else:
+    copied = not (target.is_file() and sha256_of(target) == sha256)  # else: a catalog afresh
+    if copied:
         copy_verified(source, target, sha256, read_only=True)
-        try:
-            source.remove()
-        except SourceChangedError:
-            target.unlink()  # abandoned: the file in the inbox is taken again next run
-            raise
-    if sidecar_file is not None:
-        replace_keeping_old(sidecar_file, folder / "sidecar.yaml")
-    clips = clip_file_for(source.path)
-    if os.path.lexists(clips):
-        replace_keeping_old(clips, folder / LIBRARY_CLIPS_FILE)
+    else:
+        make_read_only(target)
+    try:
+        if sidecar_file is not None:
+            replace_keeping_old(sidecar_file, folder / "sidecar.yaml", dirs.inbox)
+        clips = clip_file_for(source.path)
+        if os.path.lexists(clips):
+            replace_keeping_old(clips, folder / LIBRARY_CLIPS_FILE, dirs.inbox)
+        source.check_unchanged()
+    except Exception:
+        if copied:
+            target.unlink(missing_ok=True)  # abandoned: the inbox file is taken next run
+        raise
+    source.remove()
     return target
 
 
@@ -298,6 +303,7 @@ def _library_suffix(path: Path) -> str:
 def _set_aside(
     path: Path,
     source: SourceFile | None,
+    dirs: WorkspaceDirs,
     folder: Path,
     source_name: str,
     sha256: str,
@@ -309,12 +315,12 @@ def _set_aside(
     if source is not None:
         source.check_unchanged()
     companions = [p for p in (sidecar_path(path), clip_file_for(path)) if p is not None]
-    target = set_aside(path, free_name(folder, display_name(path.name)))
+    target = set_aside(path, free_name(folder, display_name(path.name)), dirs.inbox)
     stem = Path(target.name).stem
     for companion in companions:
         if os.path.lexists(companion):
             suffix = CLIPS_SUFFIX if companion.name.endswith(CLIPS_SUFFIX) else companion.suffix
-            set_aside(companion, free_name(folder, stem + suffix))
+            set_aside(companion, free_name(folder, stem + suffix), dirs.inbox)
     write_text_atomically(
         target.with_name(target.name + ".reason.txt"),
         _reason_text(path, source_name, sha256, kind, reason),

@@ -31,7 +31,12 @@ from media.render import (
 from media.selection import ClipSpan, candidates
 from pipeline.context import Context
 from pipeline.footage import read_transcript
-from pipeline.packages import location_if_public, recorded_if_public, update_package
+from pipeline.packages import (
+    WEB_RENDITION,
+    location_if_public,
+    recorded_if_public,
+    update_package,
+)
 from pipeline.plan import (
     caption_task,
     clip_rules,
@@ -242,7 +247,9 @@ def _stills(
     for Telegram), from the first render, made again when that render is newer."""
     if not renders:
         return None, None
-    source = next(iter(renders.values())).path
+    # The first configured render (vertical by default), not the portal's light one.
+    full = [render for name, render in renders.items() if name != WEB_RENDITION]
+    source = (full or list(renders.values()))[0].path
     at_ms = clip.duration_ms // 3
     thumbnail, preview = folder / "thumbnail.jpg", folder / "preview.jpg"
     if _older(thumbnail, source):

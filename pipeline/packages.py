@@ -18,6 +18,8 @@ from catalog.models import ClipRecord, FootageRecord, Sidecar
 from media.library import atomic_output, write_text_atomically
 from pipeline.context import Context
 
+WEB_RENDITION = "web"
+
 
 def package_folder(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Path:
     return (
@@ -28,11 +30,20 @@ def package_folder(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Pa
 def update_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> ClipRecord:
     """Write the clip's package if partners may take it, remove it if they may not."""
     if blocked_reason(footage.sidecar, "partners") is not None:
-        if clip.package is not None:
-            shutil.rmtree(clip.package, ignore_errors=True)
-            ctx.catalog.clear_package(clip.id)
+        remove_package(ctx, clip)
         return ctx.catalog.clip(clip.id)
     return ctx.catalog.set_package(clip.id, write_package(ctx, footage, clip))
+
+
+def remove_package(ctx: Context, clip: ClipRecord) -> bool:
+    """Delete the clip's package and the zips the portal made of it; whether there was one."""
+    if clip.package is None:
+        return False
+    shutil.rmtree(clip.package, ignore_errors=True)
+    for made in clip.package.parent.glob(f"{clip.package.name}.*.zip"):
+        made.unlink(missing_ok=True)
+    ctx.catalog.clear_package(clip.id)
+    return True
 
 
 def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Path:
@@ -40,8 +51,10 @@ def write_package(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> Pat
     disk allows; any other file in the folder is removed."""
     package = package_folder(ctx, footage, clip)
     package.mkdir(parents=True, exist_ok=True)
-    renders = {
-        name: _place(render.path, package / f"{name}.mp4") for name, render in clip.renders.items()
+    renders = {  # the portal's light "web" rendition is for its player, not to take away
+        name: _place(render.path, package / f"{name}.mp4")
+        for name, render in clip.renders.items()
+        if name != WEB_RENDITION
     }
     subtitles = {
         language: {

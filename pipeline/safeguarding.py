@@ -15,7 +15,6 @@ is tried again by every publishing run; success is recorded only when the remote
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 
 from catalog import audit
@@ -26,6 +25,7 @@ from channels.base import TakedownRequest, marker_line
 from channels.errors import AuthError, ChannelError, QuotaExceededError, TakedownRefusedError
 from config import Settings
 from pipeline.context import Context
+from pipeline.packages import remove_package
 from pipeline.publishing import Target, build_targets, close_targets
 
 log = logging.getLogger(__name__)
@@ -140,13 +140,11 @@ def remove_packages(ctx: Context, footage: FootageRecord) -> list[str]:
     """Partner packages of clips partners may no longer take are deleted (they are copies)."""
     if blocked_reason(footage.sidecar, "partners") is None:
         return []
-    said = []
-    for clip in ctx.catalog.clips_of(footage.id):
-        if clip.package is not None:
-            shutil.rmtree(clip.package, ignore_errors=True)
-            ctx.catalog.clear_package(clip.id)
-            said.append(f"clip {clip.id}: partner package removed")
-    return said
+    return [
+        f"clip {clip.id}: partner package removed"
+        for clip in ctx.catalog.clips_of(footage.id)
+        if remove_package(ctx, clip)
+    ]
 
 
 def audience_of(settings: Settings, channel: str) -> Audience:

@@ -34,7 +34,10 @@ def frames_of(path: Path) -> list[tuple[int, Frame]]:
     """Every frame of `path` as (ms, RGB picture)."""
     with av.open(str(path)) as container:
         return [
-            (round(float(frame.time or 0) * 1000), frame.to_ndarray(format="rgb24"))
+            (
+                round(float(frame.time or 0) * 1000),
+                np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8),
+            )
             for frame in container.decode(video=0)
         ]
 
@@ -111,7 +114,7 @@ def test_one_face_is_found_in_nearly_every_frame_of_a_clip(clip: str) -> None:
 def test_no_face_is_found_in_footage_without_people() -> None:
     with av.open(str(data("auto_editor_example.mp4"))) as container:
         pictures = [
-            frame.reformat(width=640, height=360, format="rgb24").to_ndarray()
+            np.asarray(frame.reformat(width=640, height=360, format="rgb24").to_ndarray(), np.uint8)
             for n, frame in enumerate(container.decode(video=0))
             if n % 60 == 0
         ]

@@ -93,6 +93,26 @@ def test_links_pipes_and_hard_links_are_set_aside_and_never_followed(
     assert ingest_all(pending_files(inbox), dirs, lambda sha: False) == []  # said once
 
 
+def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(
+    dirs: WorkspaceDirs, outside: Path
+) -> None:
+    day = dirs.inbox / "day 1"
+    day.mkdir()
+    (day / "notes.mp4").write_text("notes, not a video\n", encoding="utf-8")
+    (outside / "notes.mp4").write_text("someone else's notes\n", encoding="utf-8")
+    listed = pending_files(dirs.inbox)
+    day.rename(dirs.inbox / ".put away")
+    day.symlink_to(outside, target_is_directory=True)  # between listing and filing
+    before = _snapshot(outside)
+
+    assert ingest_all(listed, dirs, lambda sha: False) == []  # nothing filed: next run
+
+    assert _snapshot(outside) == before
+    [outcome] = ingest_all(pending_files(dirs.inbox), dirs, lambda sha: False)
+    assert outcome.source_name == "day 1" and outcome.kind == "rejected"
+    assert outcome.path.is_symlink() and _snapshot(outside) == before
+
+
 def test_a_linked_sidecar_or_clips_file_holds_the_footage_unread(
     dirs: WorkspaceDirs, outside: Path
 ) -> None:
@@ -132,6 +152,7 @@ def test_a_file_written_while_it_is_filed_stays_for_the_next_run(
 ) -> None:
     source = dirs.inbox / "talk.wav"
     shutil.copy(data("jfk.wav"), source)
+
     def probe_while_a_copier_writes(path: Path, *args: int | None) -> MediaInfo:
         info = probe(path, *args)
         with path.open("ab") as copier:

@@ -536,7 +536,7 @@ def faces_in(path: Path) -> tuple[list[int], list[int]]:
     from media.faces import detect_faces
 
     cascade = cv2.CascadeClassifier(
-        str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml")
+        str(Path(cv2.__file__).parent / "data" / "haarcascade_frontalface_default.xml")
     )
     assert not cascade.empty()
     centerface, haar = [], []
@@ -546,7 +546,8 @@ def faces_in(path: Path) -> tuple[list[int], list[int]]:
             small = frame.reformat(
                 width=round(frame.width * factor), height=round(frame.height * factor)
             )
-            centerface.append(len(detect_faces(small.to_ndarray(format="rgb24"))))
+            rgb = np.asarray(small.to_ndarray(format="rgb24"), dtype=np.uint8)
+            centerface.append(len(detect_faces(rgb)))
             if n % 5 == 0:
                 side = small.height // 6
                 gray = small.to_ndarray(format="gray")
