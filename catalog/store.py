@@ -130,6 +130,12 @@ class Catalog:
             s.flush()
             return row.id
 
+    def library_hashes(self) -> set[str]:
+        """The SHA-256 of every footage in the library."""
+        with self.session() as s:
+            query = select(Footage.sha256).where(Footage.library_path.is_not(None))
+            return set(s.scalars(query))
+
     def held_fingerprints(self) -> set[str]:
         with self.session() as s:
             query = select(Footage.fingerprint).where(Footage.status == "held")

@@ -234,6 +234,9 @@ def demo(workspace: WorkspaceOpt = None, verbose: VerboseOpt = False) -> None:
         if source.is_file() and source.name not in ("README.md", "SOURCES.md"):
             shutil.copy2(source, inbox / source.name)
     say_path("Copied the sample into", inbox)
+    # The copies above are complete: no quiet period to wait for before filing them (the flow
+    # reads its settings afresh, environment included).
+    os.environ["VOICES_INGEST__SETTLE_SECONDS"] = "0"
     code = _run(settings, None)
     console.print("\nResults, under the workspace:")
     for folder, what in (

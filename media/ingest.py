@@ -239,8 +239,11 @@ def ingest_all(
     is_known: Callable[[str], bool],
     min_duration_ms: int = 0,
     max_duration_ms: int | None = None,
+    on_filed: Callable[[IngestOutcome], object] | None = None,
 ) -> list[IngestOutcome]:
-    """Ingest each file; footage accepted earlier in the same batch counts as known."""
+    """Ingest each file; footage accepted earlier in the same batch counts as known.
+    `on_filed` is called as each file is filed, before the next is looked at, so that a crash
+    half-way through a batch leaves nothing filed that is not recorded."""
     accepted: set[str] = set()
     outcomes = []
     for path in paths:
@@ -265,6 +268,8 @@ def ingest_all(
         log.info("%s: %s %s", outcome.source_name, outcome.kind, outcome.reason)
         if outcome.kind == "accepted":
             accepted.add(outcome.sha256)
+        if on_filed is not None:
+            on_filed(outcome)
         outcomes.append(outcome)
     return outcomes
 

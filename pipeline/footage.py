@@ -19,12 +19,15 @@ from catalog.models import (
     FootageRecord,
     FootageStatus,
     NewFootage,
+    Sidecar,
     SubtitleFiles,
     TranscriptRecord,
 )
 from media.audio import decode_audio
+from media.errors import MediaError, display_name
 from media.ingest import IngestOutcome, file_clip_file, ingest_all
-from media.library import free_name, move_intact, replace_keeping_old, write_text_atomically
+from media.library import free_name, replace_keeping_old, set_aside, write_text_atomically
+from media.probe import probe
 from media.sidecar import SidecarError, read_sidecar
 from pipeline.context import Context
 from pipeline.plan import (
@@ -32,6 +35,7 @@ from pipeline.plan import (
     key_for,
     late_sidecars,
     new_files,
+    orphans,
     reading_rules,
     rules_key,
     transcribe_options,
@@ -70,25 +74,69 @@ class SubtitleResult(BaseModel):
 
 
 def ingest_inbox(ctx: Context) -> list[IngestResult]:
+    """File everything new in the inbox, recording each file as it is filed; then clips files
+    and sidecars dropped later for known footage."""
     settings = ctx.settings.ingest
-    files = new_files(ctx, settings.settle_seconds)
-    outcomes = ingest_all(
-        files, ctx.dirs, ctx.catalog.is_known, round(settings.min_duration_seconds * 1000)
+    results = [recover(ctx, sha, original) for sha, original in orphans(ctx)]
+    ingest_all(
+        new_files(ctx, settings.settle_seconds),
+        ctx.dirs,
+        ctx.catalog.is_known,
+        round(settings.min_duration_seconds * 1000),
+        round(settings.max_duration_hours * 3_600_000),
+        on_filed=lambda outcome: results.append(_record(ctx.catalog, outcome)),
     )
-    results = [_record(ctx.catalog, outcome) for outcome in outcomes]
     for footage, path in clip_files_for_known_footage(ctx):
         assert footage.library_path is not None
-        file_clip_file(path, footage.library_path.parent)
+        try:
+            file_clip_file(path, footage.library_path.parent)
+        except (MediaError, OSError) as exc:
+            log.error("%s: clips file %s not filed (%s)", footage.source_name, path.name, exc)
+            continue
         log.info("%s: new clips file %s", footage.source_name, path.name)
     results += [apply_late_sidecar(ctx, footage, path) for footage, path in late_sidecars(ctx)]
     return results
+
+
+def recover(ctx: Context, sha256: str, original: Path) -> IngestResult:
+    """An original in the library with no catalog row (a run stopped between filing it and
+    recording it, before each file was recorded as it was filed): recorded now, so nothing in
+    the library is unaccounted for. Its sidecar is the one kept beside it, if it reads."""
+    try:
+        info = probe(original)
+    except MediaError as exc:
+        info = None
+        log.error("library %s: %s", original, exc)
+    sidecar = Sidecar()
+    kept = original.parent / "sidecar.yaml"
+    if kept.is_file():
+        try:
+            sidecar = read_sidecar(kept)
+        except SidecarError as exc:
+            log.error("library %s: its sidecar does not read (%s); consent internal", kept, exc)
+    name = f"recovered {sha256[:12]}{original.suffix}"
+    footage_id = ctx.catalog.record_footage(
+        NewFootage(
+            sha256=sha256,
+            source_name=name,
+            status="ingested" if info else "failed",
+            path=original,
+            error="" if info else "recovered from the library but it does not read",
+            library_path=original,
+            media_info=info,
+            sidecar=sidecar,
+        )
+    )
+    reason = "found in the library without a catalog entry; recorded (its name is lost)"
+    log.warning("%s: %s", name, reason)
+    return IngestResult(footage_id=footage_id, kind="recovered", source_name=name, reason=reason)
 
 
 def apply_late_sidecar(ctx: Context, footage: FootageRecord, path: Path) -> IngestResult:
     """A sidecar dropped later for known footage replaces its sidecar (the old one is kept in
     the library, dated), and what it changes is acted on at once (a lower consent takes clips
     down). A sidecar with a mistake goes to rejected/ with the reason; nothing is ignored."""
-    name = path.relative_to(ctx.dirs.inbox).as_posix()
+    name = display_name(path.relative_to(ctx.dirs.inbox).as_posix())
     try:
         sidecar = read_sidecar(path)
     except SidecarError as exc:
@@ -123,7 +171,7 @@ def _record(catalog: Catalog, outcome: IngestOutcome) -> IngestResult:
             sha256=outcome.sha256,
             source_name=outcome.source_name,
             status=status,
-            path=outcome.path,
+            path=Path(display_name(outcome.path)),
             error=reason,
             fingerprint=outcome.fingerprint,
             library_path=outcome.path if accepted else None,
@@ -138,7 +186,7 @@ def _record(catalog: Catalog, outcome: IngestOutcome) -> IngestResult:
 
 def _reject(path: Path, folder: Path, name: str, reason: str) -> None:
     """Move a file staff dropped to `folder`, with a `.reason.txt` saying why and what to do."""
-    target = move_intact(path, free_name(folder, path.name))
+    target = set_aside(path, free_name(folder, display_name(path.name)))
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     text = f"file: {name}\nrejected: {stamp}\nreason: {reason}\n"
     write_text_atomically(target.with_name(target.name + ".reason.txt"), text)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from config import Settings
 from config.settings import ConfigError
 from media.clipfile import CLIPS_SUFFIX
 from media.ingest import LIBRARY_CLIPS_FILE, fingerprint, late_clip_files, pending_files
+from media.library import not_a_file_reason
 from media.render import Branding, RenderProfile, fits
 from media.selection import ClipRules
 from media.sidecar import SIDECAR_SUFFIXES
@@ -255,11 +257,13 @@ class Plan(BaseModel):
     new_files: tuple[Path, ...] = ()
     clip_files: tuple[tuple[int, Path], ...] = ()  # (footage id, clips file in the inbox)
     sidecars: tuple[tuple[int, Path], ...] = ()  # (footage id, a sidecar dropped later)
+    orphans: tuple[Path, ...] = ()  # originals in the library the catalog does not know
     footage: tuple[FootageWork, ...] = ()
 
     @property
     def has_work(self) -> bool:
-        return bool(self.new_files or self.clip_files or self.sidecars or self.footage)
+        inbox = self.new_files or self.clip_files or self.sidecars or self.orphans
+        return bool(inbox or self.footage)
 
 
 def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
@@ -330,9 +334,10 @@ def late_sidecars(ctx: Context) -> list[tuple[FootageRecord, Path]]:
         name = path.name.lower()
         if path.suffix.lower() not in SIDECAR_SUFFIXES or name.endswith(CLIP_FILE_SUFFIXES):
             continue
-        if path.is_symlink() or not path.is_file() or _has_media_beside(path):
+        st = os.lstat(path)
+        if not_a_file_reason(st) is not None or _has_media_beside(path):
             continue
-        if time.time() - path.stat().st_mtime < settle:  # its footage may still be coming
+        if time.time() - max(st.st_mtime, st.st_ctime) < settle:  # its footage may be coming
             continue
         footage = ctx.catalog.footage_by_sha256(path.stem) or ctx.catalog.footage_by_stem(
             path.stem, unique=True
@@ -350,6 +355,22 @@ def _has_media_beside(sidecar: Path) -> bool:
     return False
 
 
+def orphans(ctx: Context) -> list[tuple[str, Path]]:
+    """Originals in the library with no catalog entry: (sha256, path)."""
+    library = ctx.dirs.library
+    if not library.is_dir():
+        return []
+    known = ctx.catalog.library_hashes()
+    found = []
+    for folder in sorted(library.glob("??/*")):
+        if folder.name in known or len(folder.name) != 64 or not folder.is_dir():
+            continue
+        originals = sorted(folder.glob("original*"))
+        if originals:
+            found.append((folder.name, originals[0]))
+    return found
+
+
 def make_plan(ctx: Context) -> Plan:
     """Everything left to do under the current settings, from the catalog and the inbox.
     Footage that stopped earlier runs comes last, and after `MAX_ATTEMPTS` not at all."""
@@ -359,5 +380,6 @@ def make_plan(ctx: Context) -> Plan:
         new_files=tuple(new_files(ctx)),
         clip_files=tuple((f.id, path) for f, path in clip_files_for_known_footage(ctx)),
         sidecars=tuple((f.id, path) for f, path in late_sidecars(ctx)),
+        orphans=tuple(path for _, path in orphans(ctx)),
         footage=tuple(w for w in work if not w.idle),
     )

@@ -37,6 +37,8 @@ def isolated_env(
     workspace = tmp_path / "workspace"
     monkeypatch.setenv("VOICES_WORKSPACE", str(workspace))
     monkeypatch.setenv("VOICES_TRANSCRIPTION__MODEL_CACHE", str(model_cache))
+    # Files the tests drop are complete: no quiet period to wait for (tests of it set their own).
+    monkeypatch.setenv("VOICES_INGEST__SETTLE_SECONDS", "0")
     monkeypatch.setenv("PREFECT_HOME", str(session_dir / "prefect"))
     monkeypatch.chdir(tmp_path)
     return workspace
