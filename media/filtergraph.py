@@ -111,13 +111,19 @@ def _between(start_ms: int, end_ms: int) -> str:
 
 def face_blur_graph(source: str, spans: Sequence[FaceSpan], out: str) -> str:
     """Blur each span's rectangle while the span lasts: a crop of the picture, box-blurred and
-    laid back over it, both switched on only between the span's times (so a frame costs
-    nothing extra outside them). Without spans the picture passes unchanged."""
+    laid back over it, both switched on only between the span's times (so a span costs
+    next to nothing outside them). Without spans the picture passes unchanged."""
     if not spans:
         return f"[{source}]null[{out}]"
     count = len(spans)
     branches = "".join(f"[fb{n}]" for n in range(count))
-    graph = [f"[{source}]format=yuv420p,split={count + 1}[fbase]{branches}"]
+    # The crops read a copy of the picture: while they held the picture itself, every overlay
+    # (switched on or not) would copy the whole frame before writing to it.
+    split = f"split={count}" if count > 1 else "null"
+    graph = [
+        f"[{source}]format=yuv420p,split=2[fbase][fcopy]",
+        f"[fcopy]copy,{split}{branches}",
+    ]
     below = "fbase"
     for n, span in enumerate(spans):
         when = _between(span.start_ms, span.end_ms)

@@ -269,6 +269,7 @@ def test_rejecting_a_scheduled_clip_says_it_is_still_scheduled_there(
 ) -> None:
     for name in ("TELEGRAM", "FOLDER"):
         monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    monkeypatch.setenv("VOICES_YOUTUBE__PRIVACY", "public")  # YouTube keeps the time itself
     catalog = open_catalog(load_settings())
     try:
         _, (clip, _) = add_footage(catalog, isolated_env, "later", "public", [ADULT])

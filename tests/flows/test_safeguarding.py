@@ -4,12 +4,14 @@ nothing identifying in what leaves, and the review's findings that live in the p
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import media.ingest
 import pipeline.publishing
 from catalog.ledger import decide, publication
 from catalog.partners import add_partner
@@ -22,7 +24,7 @@ from pipeline.plan import MAX_ATTEMPTS, make_plan
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
 from tests.flows.world import ADULT, CHILD, add_footage, publications
-from tests.helpers import status, voices
+from tests.helpers import data, status, voices
 from tests.portal import serve
 from web.portal import create_app
 
@@ -341,3 +343,48 @@ def test_a_takedown_that_fails_stays_visible_and_is_tried_again(
     code, output = voices("publish")
     assert code == 0, output
     assert publications(clip)["youtube"]["status"] == "taken_down" and not youtube.videos
+
+
+def test_each_file_is_recorded_as_it_is_filed_and_orphans_are_recovered(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 6: a crash half-way through a batch left originals in the library with no
+    catalog row. Each file is now recorded as it is filed, and an original the catalog does not
+    know (left by an older version) is recorded on the next run."""
+    inbox = isolated_env / "inbox"
+    inbox.mkdir(parents=True)
+    for name in ("a.wav", "b.wav"):
+        shutil.copy(data("jfk.wav"), inbox / name)
+    with (inbox / "b.wav").open("ab") as handle:
+        handle.write(b"\0" * 3200)  # other bytes
+    real = media.ingest.ingest_file
+    calls = []
+
+    def crash_on_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(media.ingest, "ingest_file", crash_on_second)
+    ctx = Context.open(load_settings())
+    try:
+        with pytest.raises(RuntimeError):
+            ingest_inbox(ctx)
+        [first] = ctx.catalog.all_footage()
+        assert first.source_name == "a.wav" and first.library_path is not None
+        monkeypatch.setattr(media.ingest, "ingest_file", real)
+
+        orphan = isolated_env / "library" / "ab" / ("ab" * 32) / "original.wav"
+        orphan.parent.mkdir(parents=True)
+        shutil.copy(data("jfk.wav"), orphan)
+        (orphan.parent / "sidecar.yaml").write_text("consent: partners\n", "utf-8")
+        assert make_plan(ctx).orphans == (orphan,)
+        results = {r.kind: r for r in ingest_inbox(ctx)}
+        assert set(results) == {"recovered", "accepted"}  # the orphan, and b.wav
+        recovered = ctx.catalog.footage(results["recovered"].footage_id)
+        assert recovered.library_path == orphan and recovered.consent == "partners"
+        assert recovered.status == "ingested" and recovered.duration_ms
+        assert make_plan(ctx).orphans == ()
+    finally:
+        ctx.close()

@@ -266,7 +266,10 @@ def test_an_inbox_inside_a_hidden_folder_is_still_read(tmp_path: Path) -> None:
     assert pending_files(dirs.inbox) == [dirs.inbox / "talk.wav"]
 
 
-def test_defaults_wait_five_quiet_seconds_and_take_up_to_four_hours() -> None:
+def test_defaults_wait_five_quiet_seconds_and_take_up_to_four_hours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VOICES_INGEST__SETTLE_SECONDS")  # the tests' own setting
     settings = load_settings().ingest
     assert settings.settle_seconds == 5
     assert settings.max_duration_hours == 4
