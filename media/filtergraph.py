@@ -9,6 +9,7 @@ graph are escaped twice, as ffmpeg parses them twice: once as a filter option va
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,37 +106,95 @@ def card_background(color: str, width: int, height: int, fps: float, seconds: fl
     return f"color=c={ffmpeg_color}:s={width}x{height}:r={fps:g}:d={seconds:.3f}"
 
 
-def _between(start_ms: int, end_ms: int) -> str:
-    return f"'between(t,{start_ms / 1000:.3f},{end_ms / 1000:.3f})'"
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.3f}"
 
 
-def face_blur_graph(source: str, spans: Sequence[FaceSpan], out: str) -> str:
-    """Blur each span's rectangle while the span lasts: a crop of the picture, box-blurred and
-    laid back over it, both switched on only between the span's times (so a span costs
-    next to nothing outside them). Without spans the picture passes unchanged."""
+@dataclass
+class _Slot:
+    """One crop, blur and overlay, reused by spans that never overlap in time: its rectangle
+    has their largest size and moves to each one's place while it lasts."""
+
+    spans: list[FaceSpan] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+
+    def free_at(self, ms: int) -> bool:
+        return not self.spans or self.spans[-1].end_ms < ms
+
+    def add(self, span: FaceSpan) -> None:
+        self.spans.append(span)
+        self.width, self.height = max(self.width, span.width), max(self.height, span.height)
+
+    def places(self, frame_w: int, frame_h: int) -> list[tuple[FaceSpan, int, int]]:
+        """Each span with the slot's rectangle centred on it, kept inside the picture."""
+        placed = []
+        for span in self.spans:
+            x = span.x + (span.width - self.width) // 2
+            y = span.y + (span.height - self.height) // 2
+            x = min(max(0, x), frame_w - self.width) // 2 * 2
+            y = min(max(0, y), frame_h - self.height) // 2 * 2
+            placed.append((span, x, y))
+        return placed
+
+
+def _slots(spans: Sequence[FaceSpan]) -> list[_Slot]:
+    """Spans shared out among as few slots as overlap in time, each to the free slot nearest its
+    size (a slot's rectangle is its largest span's)."""
+    slots: list[_Slot] = []
+    for span in sorted(spans, key=lambda s: (s.start_ms, s.end_ms)):
+        free = [slot for slot in slots if slot.free_at(span.start_ms)]
+        if free:
+            area = span.width * span.height
+            slot = min(free, key=lambda s: abs(s.width * s.height - area))
+        else:
+            slot = _Slot()
+            slots.append(slot)
+        slot.add(span)
+    return slots
+
+
+def _piecewise(values: Sequence[tuple[FaceSpan, int]]) -> str:
+    """An expression of t: each span's value while it lasts (0 between spans)."""
+    expression = "0"
+    for span, value in reversed(values):
+        when = f"between(t,{_seconds(span.start_ms)},{_seconds(span.end_ms)})"
+        expression = f"if({when},{value},{expression})"
+    return f"'{expression}'"
+
+
+def face_blur_graph(
+    source: str, spans: Sequence[FaceSpan], frame_w: int, frame_h: int, out: str
+) -> str:
+    """Blur each span's rectangle (in a `frame_w` x `frame_h` picture) while the span lasts: a
+    crop of the picture, box-blurred and laid back over it, switched on only between the span's
+    times. Spans that never overlap share one crop, blur and overlay that moves from one to the
+    next: every overlay copies the whole picture on every frame, switched on or not, so a
+    clip's graph has as few as its faces need at once. Without spans the picture passes
+    unchanged."""
     if not spans:
         return f"[{source}]null[{out}]"
-    count = len(spans)
+    slots = _slots(spans)
+    count = len(slots)
     branches = "".join(f"[fb{n}]" for n in range(count))
-    # The crops read a copy of the picture: while they held the picture itself, every overlay
-    # (switched on or not) would copy the whole frame before writing to it.
-    split = f"split={count}" if count > 1 else "null"
-    graph = [
-        f"[{source}]format=yuv420p,split=2[fbase][fcopy]",
-        f"[fcopy]copy,{split}{branches}",
-    ]
+    graph = [f"[{source}]format=yuv420p,split={count + 1}[fbase]{branches}"]
     below = "fbase"
-    for n, span in enumerate(spans):
-        when = _between(span.start_ms, span.end_ms)
-        radius = max(1, min(span.width, span.height) // FACE_BLUR_SHARE)
+    for n, slot in enumerate(slots):
+        places = slot.places(frame_w, frame_h)
+        x = _piecewise([(span, x) for span, x, _y in places])
+        y = _piecewise([(span, y) for span, _x, y in places])
+        enable = "+".join(
+            f"between(t,{_seconds(span.start_ms)},{_seconds(span.end_ms)})" for span in slot.spans
+        )
+        radius = max(1, min(slot.width, slot.height) // FACE_BLUR_SHARE)
         graph.append(
-            f"[fb{n}]crop={span.width}:{span.height}:{span.x}:{span.y},"
+            f"[fb{n}]crop=w={slot.width}:h={slot.height}:x={x}:y={y},"
             f"boxblur=luma_radius={radius}:luma_power={FACE_BLUR_PASSES}"
             f":chroma_radius={max(1, radius // 2)}:chroma_power={FACE_BLUR_PASSES}"
-            f":enable={when}[fz{n}]"
+            f":enable='{enable}'[fz{n}]"
         )
         above = out if n == count - 1 else f"fo{n}"
-        graph.append(f"[{below}][fz{n}]overlay=x={span.x}:y={span.y}:enable={when}[{above}]")
+        graph.append(f"[{below}][fz{n}]overlay=x={x}:y={y}:enable='{enable}'[{above}]")
         below = above
     return ";".join(graph)
 

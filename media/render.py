@@ -158,7 +158,7 @@ def _picture(
     if request.blur_faces:
         if faces is None:
             raise ValueError("blur_faces needs the faces found in the cut (`scan_faces`)")
-        graph.append(face_blur_graph(source, faces.spans, "unfaced"))
+        graph.append(face_blur_graph(source, faces.spans, faces.width, faces.height, "unfaced"))
         source = "unfaced"
     if profile.fps:
         graph.append(f"[{source}]fps={profile.fps:g}[rated]")

@@ -38,6 +38,7 @@ from pipeline.packages import (
     update_package,
 )
 from pipeline.plan import (
+    blurs_faces,
     caption_task,
     clip_rules,
     clips_file,
@@ -53,6 +54,7 @@ from subtitles.errors import SubtitleError
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import layout_cues, retime_cues
 from subtitles.models import Cue, Task, Transcript, Word
+from subtitles.redact import redact_text, redact_words, redaction_spans, spans_within
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +111,15 @@ def chosen_clips(
 
 
 def _draft(span: ClipSpan, footage: FootageRecord) -> ClipDraft:
+    """A clip as proposed, its words redacted as the sidecar asks."""
+    terms = footage.sidecar.redact
     return ClipDraft(
         start_ms=span.start_ms,
         end_ms=span.end_ms,
-        text=span.text,
-        title=span.title or draft_title(span.text),
+        text=redact_text(span.text, terms),
+        title=redact_text(span.title or draft_title(span.text), terms),
         origin=span.origin,
-        description=draft_description(span.text, footage),
+        description=redact_text(draft_description(span.text, footage), terms),
         score=span.score,
     )
 
@@ -176,9 +180,30 @@ def clip_cues(
 
 
 def caption_words(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> list[Word]:
+    """The words the captions show, redacted (in the whole transcript first, so that a phrase
+    across the clip's edge is caught)."""
     task = caption_task(ctx.settings, footage)
     transcript = transcript_of(ctx, footage, task) if task else None
-    return words_between(transcript.words, clip.start_ms, clip.end_ms) if transcript else []
+    if transcript is None:
+        return []
+    words = redact_words(transcript.words, footage.sidecar.redact)
+    return words_between(words, clip.start_ms, clip.end_ms)
+
+
+def muted_spans(
+    ctx: Context, footage: FootageRecord, clip: ClipRecord
+) -> tuple[tuple[int, int], ...]:
+    """Where the clip's audio is silenced: every redacted word, timed from the clip's start by
+    the spoken transcript (the timings of the audio itself)."""
+    terms = footage.sidecar.redact
+    if not terms:
+        return ()
+    spoken = transcript_of(ctx, footage, "transcribe")
+    if spoken is None:
+        raise MediaError(
+            f"{footage.source_name}: its redacted words cannot be muted without its transcript"
+        )
+    return tuple(spans_within(redaction_spans(spoken.words, terms), clip.start_ms, clip.end_ms))
 
 
 def render_outputs(ctx: Context, clip_id: int) -> ClipRecord:
@@ -190,8 +215,9 @@ def render_outputs(ctx: Context, clip_id: int) -> ClipRecord:
     renders: dict[str, RenderOutput] = {}  # only the profiles configured now
     try:
         words = caption_words(ctx, footage, clip)
+        mute = muted_spans(ctx, footage, clip)
         for profile in wanted_profiles(ctx.settings, clip):
-            renders[profile.name] = _render_one(ctx, footage, clip, profile, words)
+            renders[profile.name] = _render_one(ctx, footage, clip, profile, words, mute)
         thumbnail, preview = _stills(renders, folder, clip)
         outputs = ClipOutputs(
             renders=renders,
@@ -212,6 +238,7 @@ def _render_one(
     clip: ClipRecord,
     profile: RenderProfile,
     words: list[Word],
+    mute: tuple[tuple[int, int], ...],
 ) -> RenderOutput:
     key = render_key(ctx.settings, footage, clip, profile)
     done = clip.renders.get(profile.name)
@@ -225,7 +252,9 @@ def _render_one(
         has_video=footage.has_video,
         profile=profile,
         cues=clip_cues(ctx, footage, clip, words, profile.caption_line_chars),
-        title=picture_title(footage),
+        title=redact_text(picture_title(footage), footage.sidecar.redact),
+        blur_faces=blurs_faces(footage),
+        mute=mute,
         branding=ctx.settings.render.branding,
         encode=ctx.settings.render.encode,
         output=clip_folder(ctx, footage, clip) / f"{profile.name}.mp4",
@@ -272,8 +301,8 @@ def clip_subtitles(
         transcript = transcript_of(ctx, footage, task)
         if transcript is None:
             continue
-        words = words_between(transcript.words, clip.start_ms, clip.end_ms)
-        cues = clip_cues(ctx, footage, clip, words)
+        redacted = redact_words(transcript.words, footage.sidecar.redact)
+        cues = clip_cues(ctx, footage, clip, words_between(redacted, clip.start_ms, clip.end_ms))
         files = SubtitleFiles(
             srt=folder / f"{transcript.language}.srt", vtt=folder / f"{transcript.language}.vtt"
         )

@@ -37,7 +37,7 @@ from pipeline.plan import (
     new_files,
     orphans,
     reading_rules,
-    rules_key,
+    subtitles_key,
     transcribe_options,
 )
 from pipeline.progress import report
@@ -46,6 +46,7 @@ from subtitles.engines import transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import check_rules, layout_cues
 from subtitles.models import Task, Transcript
+from subtitles.redact import redact_words
 from subtitles.weights import resolve_model
 
 log = logging.getLogger(__name__)
@@ -236,11 +237,12 @@ def read_transcript(record: TranscriptRecord) -> Transcript:
 def make_subtitles(ctx: Context, transcript: TranscriptRecord) -> SubtitleResult:
     footage = ctx.catalog.footage(transcript.footage_id)
     rules = reading_rules(ctx.settings, footage)
-    cues = layout_cues(read_transcript(transcript).words, rules)
+    words = redact_words(read_transcript(transcript).words, footage.sidecar.redact)
+    cues = layout_cues(words, rules)
     violations = tuple(check_rules(cues, rules))
     for problem in violations:
         log.warning("%s (%s): %s", footage.source_name, transcript.language, problem)
-    key = rules_key(rules)
+    key = subtitles_key(ctx.settings, footage)
     folder = ctx.settings.workspace / "subtitles" / footage.sha256[:12]
     stem = f"{Path(footage.source_name).stem}.{transcript.language}.{key[:8]}"
     files = SubtitleFiles(srt=folder / f"{stem}.srt", vtt=folder / f"{stem}.vtt")

@@ -17,6 +17,7 @@ from catalog.consent import blocked_reason, effective_consent
 from catalog.models import ClipRecord, FootageRecord, Sidecar
 from media.library import atomic_output, write_text_atomically
 from pipeline.context import Context
+from subtitles.redact import redact_text
 
 WEB_RENDITION = "web"
 
@@ -86,11 +87,12 @@ def package_metadata(footage: FootageRecord, clip: ClipRecord) -> dict[str, obje
     """What a partner needs to use the clip honestly. No names of people: minors may be among
     them, and the partner needs to know consent, not identities."""
     sidecar = footage.sidecar
+    terms = sidecar.redact
     return {
         "clip": clip.id,
-        "title": clip.title,
-        "description": clip.description,
-        "quote": clip.text,
+        "title": redact_text(clip.title, terms),
+        "description": redact_text(clip.description, terms),
+        "quote": redact_text(clip.text, terms),
         "language": footage.language,
         "languages": sorted(clip.subtitles),
         "duration": clip.duration_ms / 1000,

@@ -33,6 +33,7 @@ from catalog.models import ClipRecord, FootageRecord
 from config import Settings
 from config.settings import ConfigError
 from media.clipfile import CLIPS_SUFFIX
+from media.faces import faces_key
 from media.ingest import LIBRARY_CLIPS_FILE, fingerprint, late_clip_files, pending_files
 from media.library import not_a_file_reason
 from media.render import Branding, RenderProfile, fits
@@ -118,6 +119,14 @@ def rules_key(rules: ReadingRules) -> str:
     return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()
 
 
+def subtitles_key(settings: Settings, footage: FootageRecord) -> str:
+    """What a footage's subtitle files are made from besides the transcript: the reading rules,
+    and the words to redact (a later `redact:` must replace files that still show them)."""
+    key = rules_key(reading_rules(settings, footage))
+    terms = footage.sidecar.redact
+    return _digest(key, *sorted(terms)) if terms else key
+
+
 # selection
 
 
@@ -183,9 +192,15 @@ def render_key(
         settings.render.encode.model_dump_json(),
         key_for(settings, footage, captions) if captions else "no captions",
         *(key_for(settings, footage, task) for task in tasks_for(settings, footage)),
-        rules_key(reading_rules(settings, footage)),
+        subtitles_key(settings, footage),
         picture_title(footage),
+        *(("faces: blur", faces_key()) if blurs_faces(footage) else ()),
     )
+
+
+def blurs_faces(footage: FootageRecord) -> bool:
+    """Consent covers the voice only: every face in the footage's renders is blurred."""
+    return footage.sidecar.faces == "blur" and footage.has_video
 
 
 def picture_title(footage: FootageRecord) -> str:
@@ -278,7 +293,7 @@ def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
             renders=tuple(c.id for c in clips_to_render(ctx, footage)),
         )
     transcripts, subtitles = [], []
-    rules = rules_key(reading_rules(settings, footage))
+    rules = subtitles_key(settings, footage)
     for task in tasks_for(settings, footage):
         found = catalog.transcript(footage.id, key_for(settings, footage, task))
         if found is None or not found.path.is_file():

@@ -37,6 +37,7 @@ from config import Settings
 from media.errors import MediaError
 from media.shrink import shrink_to_fit
 from pipeline.context import Context
+from subtitles.redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +143,10 @@ def request_for(
         width=render.width,
         height=render.height,
         duration_ms=render.duration_ms,
-        title=clip.title,
-        description=clip.description,
-        tags=footage.sidecar.tags,
+        # Redacted again here: a person may have typed a name into an edited title.
+        title=redact_text(clip.title, footage.sidecar.redact),
+        description=redact_text(clip.description, footage.sidecar.redact),
+        tags=tuple(redact_text(tag, footage.sidecar.redact) for tag in footage.sidecar.tags),
         language=footage.language,
         subtitles=clip.subtitles,
         thumbnail=clip.thumbnail,
