@@ -4,6 +4,7 @@ title, and silent in the audio."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,13 +56,16 @@ def test_blurred_faces_and_a_redacted_word_through_the_pipeline(
 
     render = Path(clip["renders"]["vertical"])
     with av.open(str(render)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        frames = [
+            np.asarray(f.to_ndarray(format="rgb24"), dtype=np.uint8)
+            for f in container.decode(video=0)
+        ]
     assert len(frames) > 50
     assert [i for i, frame in enumerate(frames) if detect_faces(frame)] == []
     original = inbox.parent / "library"
     [source] = list(original.rglob("original*"))
     with av.open(str(source)) as container:
-        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+        first = np.asarray(next(container.decode(video=0)).to_ndarray(format="rgb24"), np.uint8)
     assert detect_faces(first)  # the source does show a face
 
     start, end = _word_span(Path(footage["transcript"]), "white")
@@ -74,8 +78,6 @@ def test_blurred_faces_and_a_redacted_word_through_the_pipeline(
 
 
 def _word_span(transcript: Path, wanted: str) -> tuple[int, int]:
-    import json
-
     segments = json.loads(transcript.read_text("utf-8"))["segments"]
     for segment in segments:
         for word in segment["words"]:
