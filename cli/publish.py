@@ -245,9 +245,11 @@ def serve(
         f"'{settings.schedule.publish_cron}' ({settings.schedule.timezone})."
     )
     try:
-        run_deployments(settings, config, port)
-    except KeyboardInterrupt:
-        console.print("Stopped.")
+        code = run_deployments(settings, config, port)
+    except KeyboardInterrupt:  # before the children were started
+        code = 0
+    console.print("Stopped." if code == 0 else f"[red]The runner stopped (exit {code}).[/red]")
+    raise typer.Exit(code)
 
 
 def resolve(

@@ -1,4 +1,4 @@
-"""`voices serve`: the deployments with their schedules, in this process.
+"""`voices serve`: the deployments with their schedules, run by a child it supervises.
 
     voices-process/process   every `schedule.process_every_minutes`: ingest and process
     voices-publish/publish   on `schedule.publish_cron` in `schedule.timezone`: publish
@@ -12,31 +12,50 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from config import Settings
-from flows.server import local_prefect_server
+from config import Settings, load_settings
+from flows.server import ignore_stop_signals, local_prefect_server, start_child, stop_child
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 
-def serve(settings: Settings, config_file: Path | None, port: int = 0) -> None:
-    """Serve until Ctrl-C or SIGTERM; the local server, if started here, stops with it."""
+def serve(settings: Settings, config_file: Path | None, port: int = 0) -> int:
+    """Supervise until Ctrl-C or SIGTERM: the local Prefect server (unless PREFECT_API_URL
+    names one) and the runner of the deployments, each a child in a process group of its own.
+    Both are stopped on every way out, the runner ending by itself included; returns the
+    runner's exit status (0 when stopped by a signal).
+
+    The runner is a child, not this process, because Prefect's runner may not end on a signal
+    that arrives while it is busy (seen under load): here nothing waits on Prefect."""
     signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
-    if os.environ.get("PREFECT_API_URL"):
-        _serve(settings, config_file)
-        return
-    with local_prefect_server(settings.workspace / ".prefect-server", port) as url:
-        os.environ["PREFECT_API_URL"] = url
-        _serve(settings, config_file)
+    with ExitStack() as children:
+        url = os.environ.get("PREFECT_API_URL") or children.enter_context(
+            local_prefect_server(settings.workspace / ".prefect-server", port)
+        )
+        args = ["-m", "flows.serve", str(settings.workspace)]
+        if config_file is not None:
+            args.append(str(config_file))
+        runner = start_child(args, dict(os.environ, PREFECT_API_URL=url))
+        try:
+            while runner.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            ignore_stop_signals()
+            stop_child(runner)
+        return runner.returncode
 
 
 def _stop_as_on_ctrl_c(_signal: int, _frame: object) -> None:
-    """SIGTERM (a service manager, `kill`) stops `voices serve` the way Ctrl-C does. Prefect's
-    runner installs a handler of its own once it runs, which also ends in a clean exit."""
+    """SIGTERM (a service manager, `kill`) stops `voices serve` the way Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -68,3 +87,8 @@ def _serve(settings: Settings, config_file: Path | None) -> None:
     ]
     # to_deployment is sync-or-async in Prefect's types; called here it returns the deployment.
     prefect_serve(*[cast("RunnerDeployment", d) for d in deployments])
+
+
+if __name__ == "__main__":  # the runner, started by `serve` with PREFECT_API_URL set
+    workspace, config = Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    _serve(load_settings(workspace, config), config)

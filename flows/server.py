@@ -1,18 +1,19 @@
-"""A local Prefect server for `voices serve`, started and stopped with it.
+"""The processes `voices serve` runs: a local Prefect server, and the deployments' runner.
 
 Schedules need a real Prefect API: the embedded one never fires them. When no
 `PREFECT_API_URL` is configured, `voices serve` runs `prefect server start` on 127.0.0.1 with
 its SQLite database in the workspace, and stops it on exit. This module and `media.ffmpeg` are
 the only places that start processes.
 
-The server never outlives `voices serve`:
-- it runs in a process group of its own, and the whole group is stopped on every way out of
-  the block (a signal, an exception, the runner returning by itself);
-- it is started through this module's `__main__`, which asks the kernel to send it SIGTERM when
-  its parent dies (`PR_SET_PDEATHSIG`) and then becomes the server, so a `voices serve` killed
-  with SIGKILL takes its server along too;
-- its process id is kept in `server.pid` beside its database, and a new start stops a server
-  an older run left behind (one started by another version, say) before it begins.
+Nothing `voices serve` starts outlives it:
+- each child runs in a process group of its own (`start_child`), and the whole group is stopped
+  on every way out (a signal, an exception, the runner ending by itself): SIGTERM, then SIGKILL
+  after `STOP_TIMEOUT_S`;
+- each is started through this module's `__main__`, which asks the kernel to send it SIGTERM
+  when its parent dies (`PR_SET_PDEATHSIG`) and then becomes the child, so a `voices serve`
+  killed with SIGKILL takes its children along too;
+- the server's process id is kept in `server.pid` beside its database, and a new start stops a
+  server an older run left behind (one started by another version, say) before it begins.
 """
 
 from __future__ import annotations
@@ -55,26 +56,9 @@ def local_prefect_server(home: Path, port: int = 0) -> Iterator[str]:
     stop_leftover_server(home)
     env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
-    command = [
-        sys.executable,
-        "-m",
-        "flows.server",
-        str(os.getpid()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
     log_path = home / "server.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: stopped as one, and Ctrl-C is ours to pass
-        )
+    server = ["-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    process = start_child(server, env, log_path)
     pid_file = home / PID_FILE
     pid_file.write_text(f"{process.pid}\n", encoding="utf-8")
     url = f"http://127.0.0.1:{port}/api"
@@ -83,17 +67,42 @@ def local_prefect_server(home: Path, port: int = 0) -> Iterator[str]:
         log.info("Prefect server at %s (log: %s)", url, log_path)
         yield url
     finally:
-        _ignore_stop_signals()
-        stop_group(process.pid, process.poll)
+        ignore_stop_signals()
+        stop_child(process)
         pid_file.unlink(missing_ok=True)
 
 
-def _ignore_stop_signals() -> None:
-    """Once stopping, a second Ctrl-C (or a signal a library re-raises on its way out) must not
-    cut the server's stop short; the process is on its way out anyway."""
+def ignore_stop_signals() -> None:
+    """Once stopping, a second Ctrl-C must not cut the children's stop short; the process is on
+    its way out anyway."""
     if threading.current_thread() is threading.main_thread():
         for stop in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop, signal.SIG_IGN)
+
+
+def start_child(
+    args: list[str], env: dict[str, str], log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`python ARGS` in a process group of its own (stopped as one; Ctrl-C in a terminal
+    reaches only us, who pass it on), dying with this process. Its output goes to `log_path`,
+    or to ours."""
+    command = [sys.executable, "-m", "flows.server", str(os.getpid()), *args]
+    if log_path is None:
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_child(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child `start_child` started, and everything in its group."""
+    stop_group(process.pid, process.poll)
 
 
 def stop_group(pgid: int, reap: Callable[[], object] | None = None) -> None:
@@ -198,16 +207,15 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
     )
 
 
-def _become_server(parent: int, server_args: list[str]) -> None:
-    """Die with the parent, then turn into `prefect server start` (exec keeps that promise)."""
+def _become(parent: int, args: list[str]) -> None:
+    """Die with the parent, then turn into `python ARGS` (exec keeps that promise)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent:  # the parent died before the promise was made
         sys.exit(1)
-    python = sys.executable
-    os.execv(python, [python, "-m", "prefect", "server", "start", *server_args])
+    os.execv(sys.executable, [sys.executable, *args])
 
 
 if __name__ == "__main__":
-    _become_server(int(sys.argv[1]), sys.argv[2:])
+    _become(int(sys.argv[1]), sys.argv[2:])
