@@ -190,6 +190,11 @@ class NewFootage(Record):
     sidecar: Sidecar | None = None
 
 
+TrackSource = Literal["machine", "corrected", "imported", "translated"]
+# The engine names of transcripts not heard by a speech model.
+ALIGNED, IMPORTED = "align", "import"
+
+
 class TranscriptRecord(Record):
     id: int
     footage_id: int
@@ -199,6 +204,14 @@ class TranscriptRecord(Record):
     engine: str
     model: str
     path: Path
+
+    @property
+    def source(self) -> TrackSource:
+        """Where its words come from: the machine's hearing, a person's correction (aligned to
+        the audio), a person's translation file, or a translation (machine)."""
+        if self.task == "transcribe":
+            return "corrected" if self.engine == ALIGNED else "machine"
+        return "imported" if self.engine == IMPORTED else "translated"
 
 
 class SubtitleFiles(Record):

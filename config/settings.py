@@ -68,6 +68,18 @@ class TranscriptionSettings(Section):
         return self.models_by_language.get(language or "", self.model)
 
 
+class TranslationSettings(Section):
+    """Subtitle tracks in other languages, from a machine translation or a person's file."""
+
+    provider: Literal["none", "google"] = "none"
+    translate_to: list[str] = Field(default_factory=lambda: ["ru", "en"])
+    api_key: SecretStr = SecretStr("")  # from VOICES_TRANSLATION__API_KEY only
+    api_endpoint: str = ""
+    # Machine translation sends the interview's words to the provider: only for footage whose
+    # consent lets it leave the organisation, unless this says otherwise.
+    send_internal: bool = False
+
+
 class SubtitleSettings(Section):
     profile: str = "adult"
     profiles: dict[str, ReadingRules] = Field(
@@ -99,6 +111,9 @@ class ClipSettings(Section):
         default_factory=lambda: ["vertical", "square", "landscape", "tv", "web"]
     )
     caption_language: str = "original"
+    # Per render profile, the captions burned into it ("original", "none", or a language the
+    # footage has a track in, e.g. ru), e.g. {vertical: ru, landscape: en, tv: none}.
+    captions_by_profile: dict[str, str] = Field(default_factory=dict)
 
 
 class RenderSettings(Section):
@@ -214,6 +229,7 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+    translation: TranslationSettings = Field(default_factory=TranslationSettings)
     subtitles: SubtitleSettings = Field(default_factory=SubtitleSettings)
     clips: ClipSettings = Field(default_factory=ClipSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)

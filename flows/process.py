@@ -20,15 +20,10 @@ from flows.locks import Busy, exclusive, skipped
 from pipeline import clips, footage
 from pipeline.context import Context
 from pipeline.footage import IngestResult, SubtitleResult
-from pipeline.plan import (
-    MAX_ATTEMPTS,
-    FootageWork,
-    clips_to_render,
-    make_plan,
-    wants_translation,
-)
+from pipeline.plan import MAX_ATTEMPTS, FootageWork, clips_to_render, make_plan, tracks
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
+from subtitles.translate import TranslationError
 
 
 class ClipResult(BaseModel):
@@ -85,6 +80,13 @@ def ingest_task(ctx: Context) -> list[IngestResult]:
 )
 def transcribe_task(ctx: Context, footage_id: int, whisper_task: Task) -> TranscriptRecord:
     return footage.transcribe_footage(ctx, footage_id, whisper_task)
+
+
+@task(name="translate", cache_policy=NO_CACHE)
+def translate_task(ctx: Context, footage_id: int, target: str) -> TranscriptRecord:
+    """No retries here: the translator retries what is transient itself; the next run does the
+    rest (a track is recorded whole or not at all)."""
+    return footage.translate_footage(ctx, footage_id, target)
 
 
 @task(name="subtitles", cache_policy=NO_CACHE)
@@ -169,9 +171,16 @@ def _work_on(ctx: Context, work: FootageWork) -> FootageResult:
             made.append(subtitle_task(ctx, transcribe_task(ctx, record.id, "transcribe")))
         record = ctx.catalog.footage(record.id)  # transcription may have found the language
         fresh = "transcribe" in work.transcripts
-        if wants_translation(ctx.settings, record) and ("translate" in due or fresh):
-            made.append(subtitle_task(ctx, transcribe_task(ctx, record.id, "translate")))
-        problems = select_clips_task(ctx, record.id) if work.select or fresh else []
+        problems: list[str] = []
+        for track in tracks(ctx.settings, record)[1:]:
+            if track.kind == "gist" and ("translate" in due or fresh):
+                made.append(subtitle_task(ctx, transcribe_task(ctx, record.id, "translate")))
+            elif track.kind == "translation" and (track.language in work.translations or fresh):
+                try:
+                    made.append(subtitle_task(ctx, translate_task(ctx, record.id, track.language)))
+                except TranslationError as exc:  # the rest goes on; the next run tries again
+                    problems.append(f"no {track.language} track yet: {exc}")
+        problems += select_clips_task(ctx, record.id) if work.select or fresh else []
         rendered = tuple(render_task(ctx, c.id) for c in clips_to_render(ctx, record))
     except Exception as exc:  # one footage's failure must not stop the others
         return _failed(ctx, record, str(exc))

@@ -47,6 +47,8 @@ from media.sidecar import SIDECAR_SUFFIXES, Sidecar, SidecarError, read_sidecar,
 log = logging.getLogger(__name__)
 
 IGNORED_SUFFIXES = (".partial", ".part", ".crdownload", ".download", ".tmp", ".reason.txt")
+# Subtitles a person made (`NAME.ru.srt`): not footage; the pipeline files them with theirs.
+SUBTITLE_SUFFIXES = (".srt", ".vtt")
 Kind = Literal["accepted", "rejected", "duplicate", "held"]
 LIBRARY_CLIPS_FILE = "clips.yaml"
 
@@ -152,7 +154,10 @@ def fingerprint(path: Path) -> str:
 
 def _is_footage_candidate(name: str) -> bool:
     name = name.lower()
-    return not (name.startswith((".", "~$")) or name.endswith(IGNORED_SUFFIXES + SIDECAR_SUFFIXES))
+    return not (
+        name.startswith((".", "~$"))
+        or name.endswith(IGNORED_SUFFIXES + SIDECAR_SUFFIXES + SUBTITLE_SUFFIXES)
+    )
 
 
 def ingest_file(

@@ -39,7 +39,7 @@ from pipeline.packages import (
 )
 from pipeline.plan import (
     blurs_faces,
-    caption_task,
+    caption_track,
     clip_rules,
     clips_file,
     key_for,
@@ -47,7 +47,7 @@ from pipeline.plan import (
     reading_rules,
     render_key,
     selection_key,
-    tasks_for,
+    tracks,
     wanted_profiles,
 )
 from subtitles.errors import SubtitleError
@@ -64,7 +64,12 @@ MIN_TITLE_CHARS = 25
 
 def transcript_of(ctx: Context, footage: FootageRecord, task: Task) -> Transcript | None:
     """The footage's transcript for `task` under the current options, read from its file."""
-    found = ctx.catalog.transcript(footage.id, key_for(ctx.settings, footage, task))
+    return track_transcript(ctx, footage, key_for(ctx.settings, footage, task))
+
+
+def track_transcript(ctx: Context, footage: FootageRecord, key: str) -> Transcript | None:
+    """The transcript recorded under `key` (a track's), read from its file, if it is there."""
+    found = ctx.catalog.transcript(footage.id, key)
     if found is None or not found.path.is_file():
         return None
     return read_transcript(found)
@@ -179,11 +184,13 @@ def clip_cues(
     return retime_cues(layout_cues(words, rules), clip.start_ms, clip.end_ms)
 
 
-def caption_words(ctx: Context, footage: FootageRecord, clip: ClipRecord) -> list[Word]:
-    """The words the captions show, redacted (in the whole transcript first, so that a phrase
-    across the clip's edge is caught)."""
-    task = caption_task(ctx.settings, footage)
-    transcript = transcript_of(ctx, footage, task) if task else None
+def caption_words(
+    ctx: Context, footage: FootageRecord, clip: ClipRecord, profile: str
+) -> list[Word]:
+    """The words burned into this profile's render, redacted (in the whole transcript first,
+    so that a phrase across the clip's edge is caught)."""
+    track = caption_track(ctx.settings, footage, profile)
+    transcript = track_transcript(ctx, footage, track.key) if track else None
     if transcript is None:
         return []
     words = redact_words(transcript.words, footage.sidecar.redact)
@@ -214,9 +221,9 @@ def render_outputs(ctx: Context, clip_id: int) -> ClipRecord:
     folder.mkdir(parents=True, exist_ok=True)
     renders: dict[str, RenderOutput] = {}  # only the profiles configured now
     try:
-        words = caption_words(ctx, footage, clip)
         mute = muted_spans(ctx, footage, clip)
         for profile in wanted_profiles(ctx.settings, clip):
+            words = caption_words(ctx, footage, clip, profile.name)
             renders[profile.name] = _render_one(ctx, footage, clip, profile, words, mute)
         thumbnail, preview = _stills(renders, folder, clip)
         outputs = ClipOutputs(
@@ -295,10 +302,10 @@ def _older(still: Path, source: Path) -> bool:
 def clip_subtitles(
     ctx: Context, footage: FootageRecord, clip: ClipRecord, folder: Path
 ) -> dict[str, SubtitleFiles]:
-    """SRT and WebVTT for the clip in every language the footage has, timed from 0."""
+    """SRT and WebVTT for the clip in every language the footage has a track in, timed from 0."""
     result = {}
-    for task in tasks_for(ctx.settings, footage):
-        transcript = transcript_of(ctx, footage, task)
+    for track in tracks(ctx.settings, footage):
+        transcript = track_transcript(ctx, footage, track.key)
         if transcript is None:
             continue
         redacted = redact_words(transcript.words, footage.sidecar.redact)

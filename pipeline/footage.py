@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from catalog import Catalog, audit
 from catalog.models import (
+    IMPORTED,
     FootageRecord,
     FootageStatus,
     NewFootage,
@@ -34,19 +35,29 @@ from pipeline.plan import (
     clip_files_for_known_footage,
     key_for,
     late_sidecars,
+    late_subtitle_files,
     new_files,
     orphans,
     reading_rules,
     subtitles_key,
     transcribe_options,
+    translated_key,
+    translation_file,
 )
 from pipeline.progress import report
 from pipeline.safeguarding import apply_consent
 from subtitles.engines import transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import check_rules, layout_cues
-from subtitles.models import Task, Transcript
+from subtitles.models import Segment, Task, Transcript
 from subtitles.redact import redact_words
+from subtitles.translate import (
+    TranslationError,
+    import_translation,
+    timed_words,
+    translate_segments,
+)
+from subtitles.translate_google import GoogleTranslator, google_translator
 from subtitles.weights import resolve_model
 
 log = logging.getLogger(__name__)
@@ -96,7 +107,26 @@ def ingest_inbox(ctx: Context) -> list[IngestResult]:
             continue
         log.info("%s: new clips file %s", footage.source_name, path.name)
     results += [apply_late_sidecar(ctx, footage, path) for footage, path in late_sidecars(ctx)]
+    results += [
+        file_subtitles(ctx, footage, language, path)
+        for footage, language, path in late_subtitle_files(ctx)
+    ]
     return results
+
+
+def file_subtitles(ctx: Context, footage: FootageRecord, language: str, path: Path) -> IngestResult:
+    """A person's subtitles for known footage go into its library folder: a translation in
+    another language (its track follows, timed to the spoken cues), or, in its own language,
+    a corrected transcript (kept for the aligner)."""
+    assert footage.library_path is not None
+    name = display_name(path.relative_to(ctx.dirs.inbox).as_posix())
+    kind = "correction" if language == footage.language else "translation"
+    target = footage.library_path.parent / f"{kind}.{language}{path.suffix.lower()}"
+    replace_keeping_old(path, target)
+    detail = f"{name}: a {kind} in {language} filed"
+    audit.record(ctx.catalog, audit.who(), "sidecar", detail, footage_id=footage.id)
+    log.info("footage %d (%s): %s", footage.id, footage.source_name, detail)
+    return IngestResult(footage_id=footage.id, kind=kind, source_name=name, reason=detail)
 
 
 def recover(ctx: Context, sha256: str, original: Path) -> IngestResult:
@@ -264,3 +294,75 @@ def make_subtitles(ctx: Context, transcript: TranscriptRecord) -> SubtitleResult
 def _transcript_path(ctx: Context, footage: FootageRecord, task: Task, key: str) -> Path:
     folder = ctx.settings.workspace / "transcripts" / footage.sha256[:12]
     return folder / f"{task}.{key[:12]}.json"
+
+
+# translations
+
+
+def translate_footage(ctx: Context, footage_id: int, target: str) -> TranscriptRecord:
+    """The footage's track in `target`: a person's translation file when there is one (timed
+    to the spoken track's cues), else the configured provider's translation of the spoken
+    track's redacted cues. Either all of it or nothing: a failing provider raises and records no
+    track, and the next run tries again."""
+    footage = ctx.catalog.footage(footage_id)
+    key = translated_key(ctx.settings, footage, target)
+    done = ctx.catalog.transcript(footage_id, key)
+    if done is not None and done.path.is_file():
+        return done
+    spoken = ctx.catalog.transcript(footage_id, key_for(ctx.settings, footage, "transcribe"))
+    if spoken is None or not spoken.path.is_file():
+        raise TranslationError(f"{footage.source_name}: no transcript to translate yet")
+    source = read_transcript(spoken)
+    rules = reading_rules(ctx.settings, footage)
+    cues = layout_cues(redact_words(source.words, footage.sidecar.redact), rules)
+    started = time.monotonic()
+    made_by = translation_file(footage, target)
+    if made_by is not None:
+        imported = import_translation(made_by, cues, rules)
+        segments = tuple(
+            Segment(
+                start_ms=cue.start_ms,
+                end_ms=cue.end_ms,
+                text=cue.text,
+                words=timed_words(cue.text, [cue]),
+            )
+            for cue in imported
+        )
+        engine, model = IMPORTED, made_by.name
+    else:
+        translator = _translator(ctx)
+        try:
+            segments = translate_segments(cues, translator, source.spoken_language, target)
+        finally:
+            translator.close()
+        engine, model = translator.name, ctx.settings.translation.provider
+    transcript = Transcript(
+        language=target,
+        spoken_language=source.spoken_language,
+        decode_language=None,
+        task="translate",
+        engine=engine,
+        model=model,
+        duration_ms=source.duration_ms,
+        segments=segments,
+    )
+    path = _transcript_path(ctx, footage, "translate", key)
+    write_text_atomically(path, transcript.model_dump_json(indent=1))
+    log.info("%s: %s track by %s", footage.source_name, target, engine)
+    return ctx.catalog.add_transcript(
+        footage_id,
+        key,
+        task="translate",
+        language=target,
+        engine=engine,
+        model=model,
+        path=path,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _translator(ctx: Context) -> GoogleTranslator:
+    t = ctx.settings.translation
+    if t.provider != "google":
+        raise TranslationError(f"translation.provider is {t.provider!r}: no machine translation")
+    return google_translator(t.api_key.get_secret_value(), api_endpoint=t.api_endpoint or None)

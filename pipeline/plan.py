@@ -25,6 +25,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,7 +35,13 @@ from config import Settings
 from config.settings import ConfigError
 from media.clipfile import CLIPS_SUFFIX
 from media.faces import faces_key
-from media.ingest import LIBRARY_CLIPS_FILE, fingerprint, late_clip_files, pending_files
+from media.ingest import (
+    LIBRARY_CLIPS_FILE,
+    SUBTITLE_SUFFIXES,
+    fingerprint,
+    late_clip_files,
+    pending_files,
+)
 from media.library import not_a_file_reason
 from media.render import Branding, RenderProfile, fits
 from media.selection import ClipRules
@@ -108,6 +115,106 @@ def tasks_for(settings: Settings, footage: FootageRecord) -> list[Task]:
     return ["transcribe", "translate"] if wants_translation(settings, footage) else ["transcribe"]
 
 
+# subtitle tracks: the spoken words, Whisper's English gist, translations
+
+
+TrackKind = Literal["spoken", "gist", "translation"]
+
+
+class Track(BaseModel):
+    """A subtitle track a footage should have, and the key of the transcript it comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: TrackKind
+    language: str  # of the text ("" while the spoken language is not known yet)
+    key: str
+
+
+def tracks(settings: Settings, footage: FootageRecord) -> list[Track]:
+    """Every track the footage should have: its words; Whisper's English gist where no
+    translation into English is configured; and a translation into each configured language
+    (or a person's translation file) other than its own."""
+    spoken = footage.language or ""
+    found = [Track(kind="spoken", language=spoken, key=key_for(settings, footage, "transcribe"))]
+    targets = translation_targets(settings, footage)
+    if wants_translation(settings, footage) and "en" not in targets:
+        found.append(Track(kind="gist", language="en", key=key_for(settings, footage, "translate")))
+    found += [
+        Track(kind="translation", language=t, key=translated_key(settings, footage, t))
+        for t in targets
+    ]
+    return found
+
+
+def translation_file(footage: FootageRecord, language: str) -> Path | None:
+    """A translation a person made (`NAME.ru.srt` dropped in the inbox), kept in the library."""
+    if footage.library_path is None:
+        return None
+    for suffix in SUBTITLE_SUFFIXES:
+        path = footage.library_path.parent / f"translation.{language}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def translated_by_people(footage: FootageRecord) -> list[str]:
+    """The languages a person's translation of the footage is kept in the library for."""
+    if footage.library_path is None:
+        return []
+    found = footage.library_path.parent.glob("translation.*")
+    return sorted({p.name.split(".")[1] for p in found if p.suffix in SUBTITLE_SUFFIXES})
+
+
+def translation_targets(settings: Settings, footage: FootageRecord) -> list[str]:
+    """The languages a footage gets a translated track in: every configured one (a machine
+    translation needs a provider, and consent to send the words out) and every one a person
+    translated; never its own."""
+    spoken = footage.language
+    if spoken is None:
+        return []
+    t = settings.translation
+    may_send = t.send_internal or blocked_reason(footage.sidecar, "partners") is None
+    machine = t.translate_to if t.provider != "none" and may_send else []
+    return [
+        lang for lang in dict.fromkeys([*machine, *translated_by_people(footage)]) if lang != spoken
+    ]
+
+
+def translated_key(settings: Settings, footage: FootageRecord, target: str) -> str:
+    """What a translated track is made from: the spoken track (its transcript, reading rules
+    and redactions), and a person's file or the provider."""
+    made_by = translation_file(footage, target)
+    by = (
+        hashlib.sha256(made_by.read_bytes()).hexdigest()
+        if made_by
+        else settings.translation.provider
+    )
+    return _digest(
+        f"v{PLAN_VERSION}",
+        "translation",
+        target,
+        by,
+        key_for(settings, footage, "transcribe"),
+        subtitles_key(settings, footage),
+    )
+
+
+def caption_track(settings: Settings, footage: FootageRecord, profile: str) -> Track | None:
+    """The track whose words are burned into a render of this profile (None: no captions):
+    `clips.captions_by_profile`, else `clips.caption_language`; a language the footage has no
+    track in falls back to its own words."""
+    choice = settings.clips.captions_by_profile.get(profile, settings.clips.caption_language)
+    if choice == "none":
+        return None
+    every = tracks(settings, footage)
+    if choice != "original":
+        for track in every:
+            if track.kind != "spoken" and track.language == choice:
+                return track
+    return every[0]
+
+
 # subtitles
 
 
@@ -161,16 +268,6 @@ def selection_key(settings: Settings, footage: FootageRecord) -> str:
 # rendering
 
 
-def caption_task(settings: Settings, footage: FootageRecord) -> Task | None:
-    """Which transcript the burned-in captions come from (None: no captions)."""
-    choice = settings.clips.caption_language
-    if choice == "none":
-        return None
-    if choice == "en" and wants_translation(settings, footage):
-        return "translate"
-    return "transcribe"
-
-
 def wanted_profiles(settings: Settings, clip: ClipRecord) -> list[RenderProfile]:
     """The configured profiles this clip fits (a profile may cap the length)."""
     profiles = [settings.render.profile(name) for name in settings.clips.render]
@@ -182,7 +279,7 @@ def render_key(
     settings: Settings, footage: FootageRecord, clip: ClipRecord, profile: RenderProfile
 ) -> str:
     """Everything one render of a clip (and the clip's subtitle files) is made from."""
-    captions = caption_task(settings, footage)
+    captions = caption_track(settings, footage, profile.name)
     return _digest(
         f"v{PLAN_VERSION}",
         footage.sha256,
@@ -190,8 +287,8 @@ def render_key(
         profile.model_dump_json(),
         _branding_inputs(settings.render.branding),
         settings.render.encode.model_dump_json(),
-        key_for(settings, footage, captions) if captions else "no captions",
-        *(key_for(settings, footage, task) for task in tasks_for(settings, footage)),
+        captions.key if captions else "no captions",
+        *(track.key for track in tracks(settings, footage)),
         subtitles_key(settings, footage),
         picture_title(footage),
         *(("faces: blur", faces_key()) if blurs_faces(footage) else ()),
@@ -251,6 +348,7 @@ class FootageWork(BaseModel):
     footage: FootageRecord
     transcripts: tuple[Task, ...] = ()  # to make
     subtitles: tuple[Task, ...] = ()  # to lay out (their transcript exists or is to be made)
+    translations: tuple[str, ...] = ()  # languages of translated tracks to make
     select: bool = False
     renders: tuple[int, ...] = ()  # clip ids, as the clips stand before selection
     # Why its work cannot even be planned (a setting its sidecar names that does not exist):
@@ -260,7 +358,12 @@ class FootageWork(BaseModel):
     @property
     def idle(self) -> bool:
         return not (
-            self.transcripts or self.subtitles or self.select or self.renders or self.problem
+            self.transcripts
+            or self.subtitles
+            or self.translations
+            or self.select
+            or self.renders
+            or self.problem
         )
 
 
@@ -273,11 +376,13 @@ class Plan(BaseModel):
     clip_files: tuple[tuple[int, Path], ...] = ()  # (footage id, clips file in the inbox)
     sidecars: tuple[tuple[int, Path], ...] = ()  # (footage id, a sidecar dropped later)
     orphans: tuple[Path, ...] = ()  # originals in the library the catalog does not know
+    subtitle_files: tuple[tuple[int, Path], ...] = ()  # translations a person made, corrections
     footage: tuple[FootageWork, ...] = ()
 
     @property
     def has_work(self) -> bool:
         inbox = self.new_files or self.clip_files or self.sidecars or self.orphans
+        inbox = inbox or self.subtitle_files
         return bool(inbox or self.footage)
 
 
@@ -292,19 +397,28 @@ def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
             select=True,
             renders=tuple(c.id for c in clips_to_render(ctx, footage)),
         )
-    transcripts, subtitles = [], []
+    transcripts: list[Task] = []
+    subtitles: list[Task] = []
+    translations: list[str] = []
     rules = subtitles_key(settings, footage)
-    for task in tasks_for(settings, footage):
-        found = catalog.transcript(footage.id, key_for(settings, footage, task))
-        if found is None or not found.path.is_file():
+    for track in tracks(settings, footage):
+        found = catalog.transcript(footage.id, track.key)
+        missing = found is None or not found.path.is_file()
+        if track.kind == "translation":
+            if missing or (found is not None and not catalog.has_subtitles(found.id, rules)):
+                translations.append(track.language)
+            continue
+        task: Task = "transcribe" if track.kind == "spoken" else "translate"
+        if missing:
             transcripts.append(task)
             subtitles.append(task)
-        elif not catalog.has_subtitles(found.id, rules):
+        elif found is not None and not catalog.has_subtitles(found.id, rules):
             subtitles.append(task)
     return FootageWork(
         footage=footage,
         transcripts=tuple(transcripts),
         subtitles=tuple(subtitles),
+        translations=tuple(translations),
         select=footage.clips_key != selection_key(settings, footage),
         renders=tuple(c.id for c in clips_to_render(ctx, footage)),
     )
@@ -386,6 +500,28 @@ def orphans(ctx: Context) -> list[tuple[str, Path]]:
     return found
 
 
+def late_subtitle_files(ctx: Context) -> list[tuple[FootageRecord, str, Path]]:
+    """`NAME.LANG.srt` (or .vtt) in the inbox for footage already in the library (named like
+    its file, when no other footage is, or by its SHA-256): (footage, language, file)."""
+    found = []
+    inbox = ctx.dirs.inbox
+    if not inbox.is_dir():
+        return []
+    for path in sorted(inbox.rglob("*")):
+        parts = path.name.rsplit(".", 2)
+        if path.suffix.lower() not in SUBTITLE_SUFFIXES or len(parts) != 3:
+            continue
+        stem, language = parts[0], parts[1].lower()
+        if len(language) != 2 or not language.isalpha() or not path.is_file():
+            continue
+        footage = ctx.catalog.footage_by_sha256(stem) or ctx.catalog.footage_by_stem(
+            stem, unique=True
+        )
+        if footage is not None:
+            found.append((footage, language, path))
+    return found
+
+
 def make_plan(ctx: Context) -> Plan:
     """Everything left to do under the current settings, from the catalog and the inbox.
     Footage that stopped earlier runs comes last, and after `MAX_ATTEMPTS` not at all."""
@@ -395,6 +531,7 @@ def make_plan(ctx: Context) -> Plan:
         new_files=tuple(new_files(ctx)),
         clip_files=tuple((f.id, path) for f, path in clip_files_for_known_footage(ctx)),
         sidecars=tuple((f.id, path) for f, path in late_sidecars(ctx)),
+        subtitle_files=tuple((f.id, path) for f, _, path in late_subtitle_files(ctx)),
         orphans=tuple(path for _, path in orphans(ctx)),
         footage=tuple(w for w in work if not w.idle),
     )

@@ -106,10 +106,16 @@ def status_report(catalog: Catalog) -> StatusReport:
 def _footage(
     catalog: Catalog, footage: FootageRecord, downloads: dict[int, list[DownloadReport]]
 ) -> FootageReport:
-    transcripts = [t for t in catalog.transcripts_of(footage.id) if t.task == "transcribe"]
+    every = catalog.transcripts_of(footage.id)
+    transcripts = [t for t in every if t.task == "transcribe"]
+    source = {t.id: t.source for t in every}
     subtitles: dict[str, dict[str, str]] = {}
     for track in catalog.subtitle_tracks_of(footage.id):  # oldest first: the newest wins
-        subtitles[track.language] = {"srt": str(track.files.srt), "vtt": str(track.files.vtt)}
+        subtitles[track.language] = {
+            "srt": str(track.files.srt),
+            "vtt": str(track.files.vtt),
+            "source": source.get(track.transcript_id, "machine"),
+        }
     return FootageReport(
         id=footage.id,
         source_name=footage.source_name,

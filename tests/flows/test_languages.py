@@ -1,0 +1,140 @@
+"""Tracks in other languages through the real pipeline: a machine translation from the Google
+Cloud Translation stand-in (real client), a failing service, a person's translation file, and
+a different language burned into each render profile."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import srt
+
+from subtitles.layout import check_rules
+from subtitles.models import Cue, ReadingRules
+from tests.helpers import data, status, voices
+from tests.subtitles.fake_translate import API_KEY, SERVICE_DISABLED, FakeTranslate
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+
+
+@pytest.fixture
+def translate(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTranslate]:
+    fake = FakeTranslate().start()
+    monkeypatch.setenv("VOICES_TRANSLATION__PROVIDER", "google")
+    monkeypatch.setenv("VOICES_TRANSLATION__API_KEY", API_KEY)
+    monkeypatch.setenv("VOICES_TRANSLATION__API_ENDPOINT", fake.url)
+    monkeypatch.setenv("VOICES_TRANSLATION__TRANSLATE_TO", '["ru"]')
+    monkeypatch.setenv("VOICES_CLIPS__MIN_SECONDS", "4")
+    monkeypatch.setenv("VOICES_CLIPS__MAX_CANDIDATES", "1")
+    monkeypatch.setenv("VOICES_CLIPS__RENDER", '["vertical", "square"]')
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def cues_of(path: str) -> list[Cue]:
+    return [
+        Cue(
+            start_ms=int(s.start.total_seconds() * 1000),
+            end_ms=int(s.end.total_seconds() * 1000),
+            lines=tuple(s.content.splitlines()),
+        )
+        for s in srt.parse(Path(path).read_text("utf-8"))
+    ]
+
+
+def drop(workspace: Path, name: str, consent: str = "partners") -> None:
+    inbox = workspace / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    shutil.copy(data("jfk.wav"), inbox / f"{name}.wav")
+    (inbox / f"{name}.yaml").write_text(f"language: en\nconsent: {consent}\n", "utf-8")
+
+
+def white_in_caption_band(video: Path, at_s: float, height_share: float = 0.35) -> int:
+    with av.open(str(video)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= at_s:
+                picture = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.int32)
+                band = picture[int(picture.shape[0] * (1 - height_share)) :]
+                return int(np.count_nonzero(np.all(band > 200, axis=2)))
+    raise AssertionError(f"{video} has no frame at {at_s} s")
+
+
+def test_a_machine_translation_and_per_profile_captions(
+    isolated_env: Path, translate: FakeTranslate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICES_CLIPS__CAPTIONS_BY_PROFILE", '{"vertical": "ru", "square": "none"}')
+    drop(isolated_env, "address")
+
+    code, output = voices("run")
+
+    assert code == 0, output
+    [footage] = status()["footage"]
+    assert footage["subtitles"]["en"]["source"] == "machine"
+    russian = footage["subtitles"]["ru"]
+    assert russian["source"] == "translated"
+    cues = cues_of(russian["srt"])
+    assert cues and "ru:" in cues[0].text
+    assert check_rules(cues, ReadingRules()) == []
+    assert translate.requests and all(r.target == "ru" for r in translate.requests)
+    [clip] = footage["clips"]
+    assert set(clip["subtitles"]) == {"en", "ru"}
+    vertical, square = (Path(clip["renders"][p]) for p in ("vertical", "square"))
+    burned = vertical.with_suffix(".ass").read_text("utf-8")
+    assert "ru:" in burned and "ask not" not in burned.lower()  # Russian burned in vertical
+    assert not square.with_suffix(".ass").exists()  # none burned in square
+    middle = (clip["end"] - clip["start"]) / 2
+    assert white_in_caption_band(vertical, middle) > 500
+    assert white_in_caption_band(square, middle) == 0
+
+
+def test_a_failing_service_leaves_the_footage_processed_and_is_tried_again(
+    isolated_env: Path, translate: FakeTranslate
+) -> None:
+    translate.always = SERVICE_DISABLED
+    drop(isolated_env, "address")
+
+    code, output = voices("run")
+
+    assert code == 0, output
+    [footage] = status()["footage"]
+    assert footage["status"] == "processed" and set(footage["subtitles"]) == {"en"}
+    assert "no ru track yet" in footage["error"] and "enable" in footage["error"].lower()
+    assert API_KEY not in output and API_KEY not in footage["error"]
+    assert not list((isolated_env / "transcripts").rglob("translate.*"))  # nothing partial
+    translate.always = None
+    assert voices("run")[0] == 0
+    [footage] = status()["footage"]
+    assert footage["subtitles"]["ru"]["source"] == "translated" and not footage["error"]
+
+
+def test_internal_footage_is_not_sent_but_a_persons_translation_is_used(
+    isolated_env: Path, translate: FakeTranslate
+) -> None:
+    drop(isolated_env, "private", consent="internal")
+    assert voices("run")[0] == 0
+    [footage] = status()["footage"]
+    assert set(footage["subtitles"]) == {"en"} and not translate.requests
+    spoken = cues_of(footage["subtitles"]["en"]["srt"])
+    lines = [
+        f"{n}\n{srt.timedelta_to_srt_timestamp(srt.timedelta(milliseconds=c.start_ms))} --> "
+        f"{srt.timedelta_to_srt_timestamp(srt.timedelta(milliseconds=c.end_ms))}\n"
+        f"Перевод реплики {n}\n"
+        for n, c in enumerate(spoken, start=1)
+    ]
+    (isolated_env / "inbox" / "private.ru.srt").write_text("\n".join(lines), "utf-8")
+
+    assert voices("run")[0] == 0
+
+    [footage] = status()["footage"]
+    russian = footage["subtitles"]["ru"]
+    assert russian["source"] == "imported" and not translate.requests
+    assert cues_of(russian["srt"])[0].text.startswith("Перевод реплики")
+    library = Path(footage["path"]).parent
+    assert (library / "translation.ru.srt").is_file()
+    assert not (isolated_env / "inbox" / "private.ru.srt").exists()
