@@ -34,7 +34,10 @@ def serve(settings: Settings, config_file: Path | None, port: int = 0) -> int:
 
     The runner is a child, not this process, because Prefect's runner may not end on a signal
     that arrives while it is busy (seen under load): here nothing waits on Prefect."""
+    # Both, explicitly: a process started in the background by a shell inherits SIGINT ignored,
+    # and `kill -INT` must still stop it.
     signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    signal.signal(signal.SIGINT, _stop_as_on_ctrl_c)
     with ExitStack() as children:
         url = os.environ.get("PREFECT_API_URL") or children.enter_context(
             local_prefect_server(settings.workspace / ".prefect-server", port)
@@ -55,7 +58,7 @@ def serve(settings: Settings, config_file: Path | None, port: int = 0) -> int:
 
 
 def _stop_as_on_ctrl_c(_signal: int, _frame: object) -> None:
-    """SIGTERM (a service manager, `kill`) stops `voices serve` the way Ctrl-C does."""
+    """SIGINT and SIGTERM (Ctrl-C, a service manager, `kill`) stop `voices serve`."""
     raise KeyboardInterrupt
 
 

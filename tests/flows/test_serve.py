@@ -33,8 +33,15 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _sigint_ignored() -> None:
+    """As a shell starts a command in the background: with SIGINT ignored, inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
-def _serve(workspace: Path, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def _serve(
+    workspace: Path, port: int, env: dict[str, str], background: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
     """`voices serve` in a child process; killed at the end if the test left it running."""
     workspace.mkdir(parents=True, exist_ok=True)
     log_path = workspace.parent / "serve.log"
@@ -45,6 +52,7 @@ def _serve(workspace: Path, port: int, env: dict[str, str]) -> Iterator[subproce
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
+            preexec_fn=_sigint_ignored if background else None,
         )
     try:
         yield serve
@@ -163,15 +171,21 @@ def test_scheduled_processing_run_fires(isolated_env: Path) -> None:
     assert footage["status"] == "processed" and footage["subtitles"]["en"]["srt"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_server_goes_with_serve(isolated_env: Path, sig: signal.Signals) -> None:
-    """SIGTERM (a service manager stopping it) and SIGKILL (the OOM killer) leave no server."""
+@pytest.mark.parametrize(
+    ("sig", "background"),
+    [(signal.SIGTERM, False), (signal.SIGKILL, False), (signal.SIGINT, True)],
+    ids=["sigterm", "sigkill", "sigint-started-in-the-background"],
+)
+def test_server_goes_with_serve(isolated_env: Path, sig: signal.Signals, background: bool) -> None:
+    """SIGTERM (a service manager stopping it), SIGKILL (the OOM killer) and SIGINT to a
+    `voices serve` a shell started in the background (which inherits SIGINT ignored) leave no
+    server, and the first and last a clean exit."""
     port = free_port()
-    with _serve(isolated_env, port, _env()) as serve:
+    with _serve(isolated_env, port, _env(), background) as serve:
         _wait_for_api(f"http://127.0.0.1:{port}/api", serve, isolated_env)
         assert server_processes(isolated_env / ".prefect-server")
         _stop(serve, sig, isolated_env)
-    if sig == signal.SIGTERM:
+    if sig != signal.SIGKILL:
         assert serve.returncode == 0, _log(isolated_env)
     _assert_no_server(isolated_env, port)
 
