@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bench import faces, render, transcribe_engines
+from bench import align, faces, render, transcribe_engines
 
 
 def main() -> None:
@@ -18,7 +18,9 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=2, help="runs of each engine; best is kept")
     parser.add_argument(
-        "--only", choices=["transcribe", "render", "faces"], help="run just this benchmark"
+        "--only",
+        choices=["transcribe", "render", "faces", "align"],
+        help="run just this benchmark",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -28,6 +30,8 @@ def main() -> None:
         render.run(args.seconds)
     if args.only in (None, "faces"):
         faces.run(args.seconds)
+    if args.only in (None, "align"):
+        align.run(args.seconds, args.repeat)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def status(
     settings = _settings(workspace, config)
     catalog = open_catalog(settings)
     try:
-        report = status_report(catalog)
+        report = status_report(catalog, settings)
     finally:
         catalog.close()
     if as_json:
@@ -256,6 +256,7 @@ app.command()(cli_publish.signoff)
 app.command()(cli_safeguarding.consent)
 app.command("audit")(cli_safeguarding.audit_log)
 app.command()(cli_safeguarding.retry)
+app.command()(cli_safeguarding.correct)
 app.command()(cli_publish.publish)
 app.command()(cli_publish.serve)
 app.command()(cli_publish.resolve)

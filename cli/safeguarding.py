@@ -1,7 +1,9 @@
-"""CLI commands for consent that changes, the audit log, and footage that crashed runs."""
+"""CLI commands for consent that changes, the audit log, corrections, and footage that stopped
+runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +12,7 @@ from rich.table import Table
 
 from catalog import audit
 from catalog.models import Consent
-from cli.common import WorkspaceOpt, console, err
+from cli.common import WorkspaceOpt, console, err, say_path
 from cli.common import load as load_settings_or_exit
 
 ByOpt = Annotated[
@@ -113,3 +115,29 @@ def retry(
     finally:
         catalog.close()
     console.print(f"footage {footage} will be tried again by the next voices run")
+
+
+def correct(
+    footage: Annotated[int, typer.Argument(help="Footage id (see voices status).")],
+    file: Annotated[
+        Path, typer.Argument(help="The corrected text: an .srt, a .vtt or a plain .txt file.")
+    ],
+    by: ByOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Use a person's corrected transcript: the next `voices run` puts its words back on the
+    audio (forced alignment) and redoes the subtitles, captions and renders that follow."""
+    from pipeline.context import Context
+    from pipeline.footage import file_correction
+    from subtitles.corrections import CorrectionFileError
+
+    ctx = Context.open(load_settings_or_exit(workspace, None))
+    try:
+        kept = file_correction(ctx, footage, file, by or audit.who())
+    except (CorrectionFileError, LookupError, OSError) as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    say_path(f"footage {footage}: the correction is kept at", kept)
+    console.print("Run voices run to align it and update what follows from it.")

@@ -63,6 +63,11 @@ class TranscriptionSettings(Section):
     vad: bool = True
     translate_to_english: bool = True
     model_cache: str = ""
+    # Languages the configured model hears badly (the bundled base: every word wrong on real
+    # Kazakh): its transcripts in them are drafts for a person to correct (`voices correct`),
+    # not published with burned captions until then, and get no English gist from Whisper.
+    draft_languages: list[str] = Field(default_factory=lambda: ["ky", "kk", "tg", "uz"])
+    publish_drafts: bool = False
 
     def model_for(self, language: str | None) -> str:
         return self.models_by_language.get(language or "", self.model)

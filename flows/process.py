@@ -20,7 +20,14 @@ from flows.locks import Busy, exclusive, skipped
 from pipeline import clips, footage
 from pipeline.context import Context
 from pipeline.footage import IngestResult, SubtitleResult
-from pipeline.plan import MAX_ATTEMPTS, FootageWork, clips_to_render, make_plan, tracks
+from pipeline.plan import (
+    MAX_ATTEMPTS,
+    FootageWork,
+    clips_to_render,
+    correction_file,
+    make_plan,
+    tracks,
+)
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
 from subtitles.translate import TranslationError
@@ -80,6 +87,11 @@ def ingest_task(ctx: Context) -> list[IngestResult]:
 )
 def transcribe_task(ctx: Context, footage_id: int, whisper_task: Task) -> TranscriptRecord:
     return footage.transcribe_footage(ctx, footage_id, whisper_task)
+
+
+@task(name="align correction", cache_policy=NO_CACHE)
+def align_task(ctx: Context, footage_id: int) -> TranscriptRecord:
+    return footage.align_correction(ctx, footage_id)
 
 
 @task(name="translate", cache_policy=NO_CACHE)
@@ -168,7 +180,10 @@ def _work_on(ctx: Context, work: FootageWork) -> FootageResult:
     try:
         made = []
         if "transcribe" in due:
-            made.append(subtitle_task(ctx, transcribe_task(ctx, record.id, "transcribe")))
+            spoken = transcribe_task(ctx, record.id, "transcribe")
+            if correction_file(ctx.catalog.footage(record.id)) is not None:
+                spoken = align_task(ctx, record.id)  # a person's words, put on the audio
+            made.append(subtitle_task(ctx, spoken))
         record = ctx.catalog.footage(record.id)  # transcription may have found the language
         fresh = "transcribe" in work.transcripts
         problems: list[str] = []

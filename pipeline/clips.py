@@ -42,18 +42,18 @@ from pipeline.plan import (
     caption_track,
     clip_rules,
     clips_file,
-    key_for,
     picture_title,
     reading_rules,
     render_key,
     selection_key,
+    spoken_key,
     tracks,
     wanted_profiles,
 )
 from subtitles.errors import SubtitleError
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import layout_cues, retime_cues
-from subtitles.models import Cue, Task, Transcript, Word
+from subtitles.models import Cue, Transcript, Word
 from subtitles.redact import redact_text, redact_words, redaction_spans, spans_within
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,9 @@ TITLE_CHARS = 90
 MIN_TITLE_CHARS = 25
 
 
-def transcript_of(ctx: Context, footage: FootageRecord, task: Task) -> Transcript | None:
-    """The footage's transcript for `task` under the current options, read from its file."""
-    return track_transcript(ctx, footage, key_for(ctx.settings, footage, task))
+def spoken_transcript(ctx: Context, footage: FootageRecord) -> Transcript | None:
+    """The footage's own words as in use: a person's correction once there is one."""
+    return track_transcript(ctx, footage, spoken_key(ctx.settings, footage))
 
 
 def track_transcript(ctx: Context, footage: FootageRecord, key: str) -> Transcript | None:
@@ -84,7 +84,7 @@ def select_clips(ctx: Context, footage_id: int) -> list[str]:
     key = selection_key(ctx.settings, footage)
     if footage.clips_key == key:
         return []
-    transcript = transcript_of(ctx, footage, "transcribe")
+    transcript = spoken_transcript(ctx, footage)
     if transcript is None:
         return []
     rules = clip_rules(ctx.settings)
@@ -205,7 +205,7 @@ def muted_spans(
     terms = footage.sidecar.redact
     if not terms:
         return ()
-    spoken = transcript_of(ctx, footage, "transcribe")
+    spoken = spoken_transcript(ctx, footage)
     if spoken is None:
         raise MediaError(
             f"{footage.source_name}: its redacted words cannot be muted without its transcript"

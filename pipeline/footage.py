@@ -8,6 +8,7 @@ changed setting affects.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from catalog import Catalog, audit
 from catalog.models import (
+    ALIGNED,
     IMPORTED,
     FootageRecord,
     FootageStatus,
@@ -27,18 +29,28 @@ from catalog.models import (
 from media.audio import decode_audio
 from media.errors import MediaError, display_name
 from media.ingest import IngestOutcome, file_clip_file, ingest_all
-from media.library import free_name, replace_keeping_old, set_aside, write_text_atomically
+from media.library import (
+    atomic_output,
+    free_name,
+    replace_keeping_old,
+    set_aside,
+    write_text_atomically,
+)
 from media.probe import probe
 from media.sidecar import SidecarError, read_sidecar
 from pipeline.context import Context
 from pipeline.plan import (
+    CORRECTION_SUFFIXES,
+    align_options,
     clip_files_for_known_footage,
+    correction_file,
     key_for,
     late_sidecars,
     late_subtitle_files,
     new_files,
     orphans,
     reading_rules,
+    spoken_key,
     subtitles_key,
     transcribe_options,
     translated_key,
@@ -46,6 +58,8 @@ from pipeline.plan import (
 )
 from pipeline.progress import report
 from pipeline.safeguarding import apply_consent
+from subtitles.align import align, is_spread
+from subtitles.corrections import CorrectionFileError, read_corrections
 from subtitles.engines import transcribe
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import check_rules, layout_cues
@@ -309,7 +323,7 @@ def translate_footage(ctx: Context, footage_id: int, target: str) -> TranscriptR
     done = ctx.catalog.transcript(footage_id, key)
     if done is not None and done.path.is_file():
         return done
-    spoken = ctx.catalog.transcript(footage_id, key_for(ctx.settings, footage, "transcribe"))
+    spoken = ctx.catalog.transcript(footage_id, spoken_key(ctx.settings, footage))
     if spoken is None or not spoken.path.is_file():
         raise TranslationError(f"{footage.source_name}: no transcript to translate yet")
     source = read_transcript(spoken)
@@ -366,3 +380,78 @@ def _translator(ctx: Context) -> GoogleTranslator:
     if t.provider != "google":
         raise TranslationError(f"translation.provider is {t.provider!r}: no machine translation")
     return google_translator(t.api_key.get_secret_value(), api_endpoint=t.api_endpoint or None)
+
+
+# corrections
+
+
+def align_correction(ctx: Context, footage_id: int) -> TranscriptRecord:
+    """A person's corrected text put back on the audio word by word with the same Whisper model
+    (forced alignment), kept beside the machine transcript and used instead of it from now on.
+    Words the aligner cannot place are spread over their cue, and said so."""
+    footage = ctx.catalog.footage(footage_id)
+    path = correction_file(footage)
+    if path is None or footage.library_path is None:
+        raise CorrectionFileError(Path("correction"), None, f"footage {footage_id} has none")
+    key = spoken_key(ctx.settings, footage)
+    done = ctx.catalog.transcript(footage_id, key)
+    if done is not None and done.path.is_file():
+        return done
+    options = align_options(ctx.settings, footage)
+    model = resolve_model(options.model, "faster-whisper", ctx.settings.model_cache)
+    started = time.monotonic()
+    transcript = align(
+        decode_audio(footage.library_path),
+        read_corrections(path),
+        options.model_copy(update={"model": model}),
+    )
+    spread = sum(1 for word in transcript.words if is_spread(word))
+    if spread:
+        log.warning(
+            "%s: %d corrected words could not be placed on the audio and were spread over "
+            "their cue",
+            footage.source_name,
+            spread,
+        )
+    target = _transcript_path(ctx, footage, "transcribe", key).with_name(
+        f"corrected.{key[:12]}.json"
+    )
+    write_text_atomically(target, transcript.model_dump_json(indent=1))
+    return ctx.catalog.add_transcript(
+        footage_id,
+        key,
+        task="transcribe",
+        language=transcript.language,
+        engine=ALIGNED,
+        model=options.model_label,
+        path=target,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def file_correction(ctx: Context, footage_id: int, source: Path, by: str) -> Path:
+    """`voices correct`: a corrected text (SRT, WebVTT or plain text) for a footage, checked
+    and kept in its library folder; the next run aligns it and redoes what follows from it."""
+    footage = ctx.catalog.footage(footage_id)
+    if footage.library_path is None or footage.language is None:
+        raise CorrectionFileError(
+            source, None, f"footage {footage_id} has no transcript yet; run voices run first"
+        )
+    suffix = source.suffix.lower()
+    if suffix not in CORRECTION_SUFFIXES:
+        raise CorrectionFileError(source, None, "give an .srt, a .vtt or a .txt file")
+    read_corrections(source)  # a mistake is found now, with its line, not in a run
+    target = footage.library_path.parent / f"correction.{footage.language}{suffix}"
+    for old in footage.library_path.parent.glob(f"correction.{footage.language}.*"):
+        if old != target:
+            old.unlink()
+    with atomic_output(target) as partial:
+        shutil.copyfile(source, partial)
+    audit.record(
+        ctx.catalog,
+        by,
+        "sidecar",
+        f"corrected transcript {source.name} filed",
+        footage_id=footage_id,
+    )
+    return target

@@ -25,7 +25,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -50,6 +50,9 @@ from pipeline.context import Context
 from subtitles.engines import TranscribeOptions
 from subtitles.languages import decode_language
 from subtitles.models import ReadingRules, Task
+
+if TYPE_CHECKING:
+    from subtitles.align import AlignOptions
 
 CLIP_FILE_SUFFIXES = (CLIPS_SUFFIX, ".clips.yml")
 
@@ -106,8 +109,65 @@ def key_for(settings: Settings, footage: FootageRecord, task: Task) -> str:
     return transcript_key(transcribe_options(settings, footage, task))
 
 
+CORRECTION_SUFFIXES = (".srt", ".vtt", ".txt")
+
+
+def correction_file(footage: FootageRecord) -> Path | None:
+    """A person's corrected transcript (`NAME.ky.srt` in the footage's own language), kept in
+    the library, if there is one."""
+    if footage.library_path is None or footage.language is None:
+        return None
+    for suffix in CORRECTION_SUFFIXES:
+        path = footage.library_path.parent / f"correction.{footage.language}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def align_options(settings: Settings, footage: FootageRecord) -> AlignOptions:
+    """How a correction is put back on the audio: the footage's model (its files resolved
+    later), with Whisper's token for the spoken language (kk for Kyrgyz)."""
+    from subtitles.align import AlignOptions  # the model stack, only when there is a correction
+
+    t = settings.transcription
+    label = t.model_for(footage.language)
+    return AlignOptions(
+        model=label,
+        model_label=label,
+        device=t.device,
+        compute_type=t.compute_type,
+        language=decode_language(footage.language, t.language_fallbacks),
+        spoken_language=footage.language,
+    )
+
+
+def spoken_key(settings: Settings, footage: FootageRecord) -> str:
+    """The key of the transcript in use for the footage's own words: the correction aligned to
+    the audio once a person made one, else the machine's."""
+    path = correction_file(footage)
+    if path is None:
+        return key_for(settings, footage, "transcribe")
+    return _digest(
+        f"v{PLAN_VERSION}",
+        "corrected",
+        hashlib.sha256(path.read_bytes()).hexdigest(),
+        align_options(settings, footage).model_dump_json(exclude={"model"}),
+    )
+
+
 def wants_translation(settings: Settings, footage: FootageRecord) -> bool:
-    return settings.transcription.translate_to_english and footage.language not in (None, "en")
+    """Whether Whisper's English gist is made: not for English, nor for a language the model
+    hears badly (there it invents)."""
+    t = settings.transcription
+    return t.translate_to_english and footage.language not in (None, "en", *t.draft_languages)
+
+
+def is_draft(settings: Settings, footage: FootageRecord, track: Track) -> bool:
+    """A machine transcript (or what comes from it) in a language the model hears badly, not
+    yet corrected by a person."""
+    drafty = footage.language in settings.transcription.draft_languages
+    by_people = track.kind == "translation" and translation_file(footage, track.language)
+    return drafty and correction_file(footage) is None and not by_people
 
 
 def tasks_for(settings: Settings, footage: FootageRecord) -> list[Task]:
@@ -136,7 +196,7 @@ def tracks(settings: Settings, footage: FootageRecord) -> list[Track]:
     translation into English is configured; and a translation into each configured language
     (or a person's translation file) other than its own."""
     spoken = footage.language or ""
-    found = [Track(kind="spoken", language=spoken, key=key_for(settings, footage, "transcribe"))]
+    found = [Track(kind="spoken", language=spoken, key=spoken_key(settings, footage))]
     targets = translation_targets(settings, footage)
     if wants_translation(settings, footage) and "en" not in targets:
         found.append(Track(kind="gist", language="en", key=key_for(settings, footage, "translate")))
@@ -195,7 +255,7 @@ def translated_key(settings: Settings, footage: FootageRecord, target: str) -> s
         "translation",
         target,
         by,
-        key_for(settings, footage, "transcribe"),
+        spoken_key(settings, footage),
         subtitles_key(settings, footage),
     )
 
@@ -259,7 +319,7 @@ def selection_key(settings: Settings, footage: FootageRecord) -> str:
     staff = hashlib.sha256(path.read_bytes()).hexdigest() if path and path.is_file() else ""
     return _digest(
         f"v{PLAN_VERSION}",
-        key_for(settings, footage, "transcribe"),
+        spoken_key(settings, footage),
         clip_rules(settings).model_dump_json(),
         staff,
     )

@@ -37,6 +37,7 @@ from config import Settings
 from media.errors import MediaError
 from media.shrink import shrink_to_fit
 from pipeline.context import Context
+from pipeline.plan import caption_track, is_draft
 from subtitles.redact import redact_text
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
     if clip.decision != "approved":  # decided again while this run was going
         log.warning("clip %d is %s now; not posted to %s", clip_id, clip.decision, record.channel)
         return record
-    reason = _blocked(clip, footage, target)
+    reason = _blocked(ctx.settings, clip, footage, target)
     if reason:
         return mark_problem(ctx.catalog, record.id, "blocked", reason)
     try:
@@ -248,7 +249,9 @@ def _done(
     )
 
 
-def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | None:
+def _blocked(
+    settings: Settings, clip: ClipRecord, footage: FootageRecord, target: Target
+) -> str | None:
     reason = blocked_reason(footage.sidecar, target.audience)
     if reason:
         return f"consent: {reason}"
@@ -256,6 +259,17 @@ def _blocked(clip: ClipRecord, footage: FootageRecord, target: Target) -> str | 
         return (
             f"shows a minor: needs a safeguarding sign-off by someone other than "
             f"{clip.approved_by or 'the approver'} (voices signoff {clip.id} --by NAME)"
+        )
+    captions = caption_track(settings, footage, target.profile)
+    if (
+        captions
+        and is_draft(settings, footage, captions)
+        and not settings.transcription.publish_drafts
+    ):
+        return (
+            f"its burned captions are a machine draft in {footage.language}, a language the "
+            f"model hears badly: correct the transcript (voices correct {footage.id} FILE), "
+            "or set transcription.publish_drafts"
         )
     render = clip.renders.get(target.profile)
     if render is None or not render.path.is_file():

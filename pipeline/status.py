@@ -14,6 +14,8 @@ from catalog import Catalog, audit
 from catalog.ledger import publications_of
 from catalog.models import ClipRecord, FootageRecord, PublicationRecord
 from catalog.partners import downloads_by_clip
+from config import Settings
+from pipeline.plan import is_draft, tracks
 
 
 class PublicationReport(BaseModel):
@@ -81,7 +83,7 @@ class FootageReport(BaseModel):
     sha256: str
     path: str
     transcript: str | None
-    subtitles: dict[str, dict[str, str]]
+    subtitles: dict[str, dict[str, str | bool]]
     clips: list[ClipReport]
     audit: list[AuditReport] = []
 
@@ -90,7 +92,9 @@ class StatusReport(BaseModel):
     footage: list[FootageReport]
 
 
-def status_report(catalog: Catalog) -> StatusReport:
+def status_report(catalog: Catalog, settings: Settings | None = None) -> StatusReport:
+    """The report; with the settings, it also marks the tracks that are machine drafts in a
+    language the model hears badly (`draft`), for a person to correct."""
     downloads = {
         clip_id: [
             DownloadReport(
@@ -100,21 +104,28 @@ def status_report(catalog: Catalog) -> StatusReport:
         ]
         for clip_id, taken in downloads_by_clip(catalog).items()
     }
-    return StatusReport(footage=[_footage(catalog, f, downloads) for f in catalog.all_footage()])
+    return StatusReport(
+        footage=[_footage(catalog, f, downloads, settings) for f in catalog.all_footage()]
+    )
 
 
 def _footage(
-    catalog: Catalog, footage: FootageRecord, downloads: dict[int, list[DownloadReport]]
+    catalog: Catalog,
+    footage: FootageRecord,
+    downloads: dict[int, list[DownloadReport]],
+    settings: Settings | None,
 ) -> FootageReport:
     every = catalog.transcripts_of(footage.id)
     transcripts = [t for t in every if t.task == "transcribe"]
     source = {t.id: t.source for t in every}
-    subtitles: dict[str, dict[str, str]] = {}
+    drafts = _drafts(settings, footage) if settings else set()
+    subtitles: dict[str, dict[str, str | bool]] = {}
     for track in catalog.subtitle_tracks_of(footage.id):  # oldest first: the newest wins
         subtitles[track.language] = {
             "srt": str(track.files.srt),
             "vtt": str(track.files.vtt),
             "source": source.get(track.transcript_id, "machine"),
+            "draft": track.language in drafts,
         }
     return FootageReport(
         id=footage.id,
@@ -143,6 +154,11 @@ def _footage(
             for entry in audit.entries(catalog, footage.id)
         ],
     )
+
+
+def _drafts(settings: Settings, footage: FootageRecord) -> set[str]:
+    """Languages of the footage's tracks that are machine drafts for a person to correct."""
+    return {t.language for t in tracks(settings, footage) if is_draft(settings, footage, t)}
 
 
 def _clip(

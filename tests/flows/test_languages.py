@@ -138,3 +138,42 @@ def test_internal_footage_is_not_sent_but_a_persons_translation_is_used(
     library = Path(footage["path"]).parent
     assert (library / "translation.ru.srt").is_file()
     assert not (isolated_env / "inbox" / "private.ru.srt").exists()
+
+
+def test_a_corrected_transcript_is_aligned_and_used_from_then_on(
+    isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICES_CLIPS__MIN_SECONDS", "4")
+    monkeypatch.setenv("VOICES_CLIPS__MAX_CANDIDATES", "1")
+    monkeypatch.setenv("VOICES_CLIPS__RENDER", '["square"]')
+    drop(isolated_env, "address")
+    assert voices("run")[0] == 0
+    [footage] = status()["footage"]
+    machine = footage["transcript"]
+    spoken = cues_of(footage["subtitles"]["en"]["srt"])
+    corrected = "\n".join(
+        f"{n}\n{srt.timedelta_to_srt_timestamp(srt.timedelta(milliseconds=c.start_ms))} --> "
+        f"{srt.timedelta_to_srt_timestamp(srt.timedelta(milliseconds=c.end_ms))}\n"
+        f"{c.text.replace('Americans', 'citizens')}\n"
+        for n, c in enumerate(spoken, start=1)
+    )
+    assert "citizens" in corrected
+    fix = tmp_path / "fixed.srt"
+    fix.write_text(corrected, "utf-8")
+    code, output = voices("correct", str(footage["id"]), str(fix))
+    assert code == 0, output
+    [before] = footage["clips"]
+    stamp = Path(before["renders"]["square"]).stat().st_mtime_ns
+
+    assert voices("run")[0] == 0
+
+    [footage] = status()["footage"]
+    assert footage["transcript"] != machine and "corrected." in footage["transcript"]
+    assert Path(machine).is_file()  # the machine's is kept beside it
+    english = footage["subtitles"]["en"]
+    assert english["source"] == "corrected"
+    text = " ".join(c.text for c in cues_of(english["srt"]))
+    assert "citizens" in text and "Americans" not in text
+    [clip] = footage["clips"]
+    assert Path(clip["renders"]["square"]).stat().st_mtime_ns != stamp  # its captions changed
+    assert voices("run")[1].startswith("Nothing new")  # and only once

@@ -388,3 +388,25 @@ def test_each_file_is_recorded_as_it_is_filed_and_orphans_are_recovered(
         assert make_plan(ctx).orphans == ()
     finally:
         ctx.close()
+
+
+def test_machine_captions_in_a_language_the_model_hears_badly_wait_for_a_person(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICES_TRANSCRIPTION__PUBLISH_DRAFTS", "false")
+    catalog = open_catalog(load_settings())
+    try:
+        footage, (clip, _) = add_footage(catalog, isolated_env, "ky", "public", [ADULT])
+        library = catalog.footage(footage).library_path
+    finally:
+        catalog.close()
+    assert library is not None
+    assert voices("approve", str(clip))[0] == 0
+    assert voices("publish")[0] == 0
+    blocked = publications(clip)["youtube"]
+    assert blocked["status"] == "blocked" and "machine draft in ky" in blocked["error"]
+    assert f"voices correct {footage}" in blocked["error"]
+    assert status()["footage"][0]["subtitles"] == {}  # the world made no footage tracks
+    (library.parent / "correction.ky.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nСалам\n")
+    assert voices("publish")[0] == 0  # corrected by a person: no longer a draft
+    assert publications(clip)["youtube"]["status"] == "published"
