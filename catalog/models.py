@@ -93,6 +93,9 @@ class Sidecar(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     language: str | None = None
+    # Several spoken languages (an interview that switches): each stretch is transcribed in
+    # its own, and recorded so.
+    languages: tuple[str, ...] = ()
     title: str = ""
     description: str = ""
     tags: tuple[str, ...] = ()
@@ -113,16 +116,23 @@ class Sidecar(BaseModel):
     @field_validator("language")
     @classmethod
     def _iso_639_1(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.strip().lower()
-        if len(code) != 2 or not code.isascii() or not code.isalpha():
-            raise ValueError("use a two-letter ISO 639-1 code such as ru, ky, kk, uz, tg or en")
-        return code
+        return None if value is None else _language_code(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_language_code(code) for code in value))
 
     @property
     def has_minors(self) -> bool:
         return any(person.minor for person in self.people)
+
+
+def _language_code(value: str) -> str:
+    code = value.strip().lower()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise ValueError("use a two-letter ISO 639-1 code such as ru, ky, kk, uz, tg or en")
+    return code
 
 
 class MediaInfo(Record):

@@ -67,6 +67,12 @@ class TranscriptionSettings(Section):
     # Kazakh): its transcripts in them are drafts for a person to correct (`voices correct`),
     # not published with burned captions until then, and get no English gist from Whisper.
     draft_languages: list[str] = Field(default_factory=lambda: ["ky", "kk", "tg", "uz"])
+    # Without `language`/`languages` in its sidecar, a footage whose detected language is not
+    # one of these, or is detected with less confidence, waits for a person to say it.
+    campaign_languages: list[str] = Field(
+        default_factory=lambda: ["ru", "ky", "kk", "uz", "tg", "en"]
+    )
+    min_language_probability: float = Field(default=0.5, ge=0, le=1)
     publish_drafts: bool = False
 
     def model_for(self, language: str | None) -> str:

@@ -79,11 +79,13 @@ def _digest(*parts: str) -> str:
 def transcribe_options(settings: Settings, footage: FootageRecord, task: Task) -> TranscribeOptions:
     """Options for `task` on `footage`, with the model as configured (not yet resolved)."""
     t = settings.transcription
-    spoken = (
-        footage.language
-        if task == "translate"
-        else footage.sidecar.language or t.default_language or None
-    )
+    mixed = footage.sidecar.languages if len(footage.sidecar.languages) >= 2 else ()
+    if mixed and not footage.sidecar.language:  # each stretch in its own language
+        spoken = None
+    elif task == "translate":
+        spoken = footage.language
+    else:
+        spoken = footage.sidecar.language or t.default_language or None
     label = t.model_for(spoken)
     return TranscribeOptions(
         engine=t.engine,
@@ -96,13 +98,19 @@ def transcribe_options(settings: Settings, footage: FootageRecord, task: Task) -
         task=task,
         language=decode_language(spoken, t.language_fallbacks),
         spoken_language=spoken,
+        languages=mixed if spoken is None else (),
+        language_fallbacks=t.language_fallbacks,
+        campaign_languages=tuple(t.campaign_languages),
+        min_language_probability=t.min_language_probability,
     )
 
 
 def transcript_key(options: TranscribeOptions) -> str:
     """The key of a transcript: its options, with the model by the name it was asked by (where
     its files lie on this machine does not change the words)."""
-    return hashlib.sha256(options.model_dump_json(exclude={"model"}).encode()).hexdigest()
+    # The language checks decide whether a transcript is made, not what it says.
+    unchanged = {"model", "campaign_languages", "min_language_probability"}
+    return hashlib.sha256(options.model_dump_json(exclude=unchanged).encode()).hexdigest()
 
 
 def key_for(settings: Settings, footage: FootageRecord, task: Task) -> str:

@@ -18,6 +18,8 @@ class Word(Frozen):
     end_ms: int = Field(ge=0)
     text: str
     probability: float = 1.0
+    language: str | None = None
+    """The language of `text` where a recording mixes languages (see `Segment.language`)."""
 
 
 class Segment(Frozen):
@@ -25,6 +27,10 @@ class Segment(Frozen):
     end_ms: int = Field(ge=0)
     text: str
     words: tuple[Word, ...] = ()
+    language: str | None = None
+    """The language of `text`, set where a recording may hold several (`languages` given): the
+    spoken language of this stretch as recorded (``ky``, though decoded with the ``kk`` token),
+    or ``en`` in a translation. None where one language holds for the whole transcript."""
 
 
 Task = Literal["transcribe", "translate"]
@@ -36,6 +42,10 @@ class Transcript(Frozen):
     `language` is the language of the text (``en`` for a translation); `spoken_language` is the
     language of the speech. `decode_language` is the Whisper language token actually used, which
     differs from the spoken language where Whisper has no token for it (Kyrgyz).
+
+    Where a recording may hold several languages, each segment carries its own `language`;
+    `spoken_language` is then the main one (the most speech), and `languages` lists every spoken
+    language heard, the most speech first.
     """
 
     language: str
@@ -47,6 +57,7 @@ class Transcript(Frozen):
     model: str
     duration_ms: int = Field(ge=0)
     segments: tuple[Segment, ...] = ()
+    languages: tuple[str, ...] = ()
 
     @property
     def words(self) -> tuple[Word, ...]:

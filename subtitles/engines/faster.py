@@ -11,15 +11,21 @@ from subtitles.engines import (
     Audio,
     ProgressCallback,
     TranscribeOptions,
+    checks_detection,
+    switching,
     text_language,
 )
 from subtitles.errors import ModelError, TranscriptionError, TransientTranscriptionError
+from subtitles.languages import accept_detected
 from subtitles.models import Segment, Transcript
 from subtitles.words import RawWord, ms, to_words
 
 log = logging.getLogger(__name__)
 
 # Options both engines must share for their transcripts to be the same (see tests and bench/).
+# Temperature fallback stays on: a window that loops or makes no sense is decoded again, warmer.
+# No initial prompt, ever: a prompt in a language the model knows badly (Kazakh with base) makes
+# decoding degenerate; the language token alone steers the language.
 SHARED_DECODING: dict[str, Any] = {
     "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
     "compression_ratio_threshold": 2.4,
@@ -47,22 +53,46 @@ def transcribe(
 ) -> Transcript:
     model = load_model(options.model, options.device, options.compute_type)
     try:
-        segments, info = model.transcribe(
-            audio,
-            language=options.language,
-            task=options.task,
-            beam_size=options.beam_size,
-            word_timestamps=True,
-            vad_filter=options.vad,
-            **SHARED_DECODING,
-        )
-        timed = _with_progress(segments, info.duration, on_progress)
-        collected = [_segment(s, text_language(options, info.language)) for s in timed]
+        if switching.mixes_languages(options):
+            return switching.transcribe(
+                audio,
+                options,
+                "faster-whisper",
+                lambda piece: _language_scores(model, piece),
+                lambda piece, token, words_in: _decode(model, piece, options, token, words_in),
+                on_progress,
+            )
+        return _transcribe_whole(model, audio, options, on_progress)
     except MemoryError as exc:
         raise TransientTranscriptionError(f"out of memory while transcribing: {exc}") from exc
     except RuntimeError as exc:
         raise TranscriptionError(f"faster-whisper failed: {exc}") from exc
+
+
+def _transcribe_whole(
+    model: Any, audio: Audio, options: TranscribeOptions, on_progress: ProgressCallback | None
+) -> Transcript:
+    """One language for the whole recording: the one given, or the one Whisper detects."""
+    segments, info = model.transcribe(
+        audio,
+        language=options.language,
+        task=options.task,
+        beam_size=options.beam_size,
+        word_timestamps=True,
+        vad_filter=options.vad,
+        **SHARED_DECODING,
+    )
+    # Decoding is lazy: a refused guess costs only the detection.
     spoken = options.spoken_language or info.language
+    if checks_detection(options):
+        spoken = accept_detected(
+            info.all_language_probs or [(info.language, info.language_probability)],
+            options.campaign_languages,
+            options.min_language_probability,
+            options.language_fallbacks,
+        )
+    timed = _with_progress(segments, info.duration, on_progress)
+    collected = [_segment(s, text_language(options, info.language)) for s in timed]
     return Transcript(
         language="en" if options.task == "translate" else spoken,
         spoken_language=spoken,
@@ -74,6 +104,28 @@ def transcribe(
         duration_ms=round(len(audio) * 1000 / SAMPLE_RATE),
         segments=tuple(s for s in collected if s.text),
     )
+
+
+def _language_scores(model: Any, audio: Audio) -> dict[str, float]:
+    """Each language token's probability for (the first 30 s of) `audio`."""
+    _, _, scores = model.detect_language(audio=audio)
+    return dict(scores)
+
+
+def _decode(
+    model: Any, audio: Audio, options: TranscribeOptions, token: str, words_in: str
+) -> list[Segment]:
+    """`audio` decoded with the language `token`, as `_transcribe_whole` decodes a recording."""
+    segments, _ = model.transcribe(
+        audio,
+        language=token,
+        task=options.task,
+        beam_size=options.beam_size,
+        word_timestamps=True,
+        vad_filter=options.vad,
+        **SHARED_DECODING,
+    )
+    return [_segment(s, words_in) for s in segments]
 
 
 def _with_progress(segments: Any, duration: float, on_progress: ProgressCallback | None) -> Any:

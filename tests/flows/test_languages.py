@@ -4,6 +4,7 @@ a different language burned into each render profile."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from subtitles.layout import check_rules
 from subtitles.models import Cue, ReadingRules
 from tests.helpers import data, status, voices
 from tests.subtitles.fake_translate import API_KEY, SERVICE_DISABLED, FakeTranslate
+from tests.subtitles.test_languages_in import joined
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
@@ -177,3 +179,24 @@ def test_a_corrected_transcript_is_aligned_and_used_from_then_on(
     [clip] = footage["clips"]
     assert Path(clip["renders"]["square"]).stat().st_mtime_ns != stamp  # its captions changed
     assert voices("run")[1].startswith("Nothing new")  # and only once
+
+
+def test_a_code_switched_interview_keeps_both_languages(
+    isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sidecar's `languages: [ru, en]`: each stretch is heard in its own language, every
+    segment says which, and the spoken track (keyed by the main language) keeps them all."""
+    monkeypatch.setenv("VOICES_CLIPS__RENDER", "[]")
+    inbox = isolated_env / "inbox"
+    inbox.mkdir(parents=True)
+    joined(data("tone_audio_short.flac"), data("jfk.wav"), inbox / "mixed.wav")
+    (inbox / "mixed.yaml").write_text("languages: [ru, en]\nconsent: partners\n", "utf-8")
+
+    assert voices("run")[0] == 0
+
+    [footage] = status()["footage"]
+    transcript = json.loads(Path(footage["transcript"]).read_text("utf-8"))
+    assert {segment["language"] for segment in transcript["segments"]} == {"ru", "en"}
+    assert footage["language"] == "en"  # most of the speech
+    text = " ".join(c.text for c in cues_of(footage["subtitles"]["en"]["srt"]))
+    assert any("а" <= ch.lower() <= "я" for ch in text) and "country" in text.lower()
