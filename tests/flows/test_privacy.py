@@ -43,7 +43,7 @@ def test_blurred_faces_and_a_redacted_word_through_the_pipeline(
         clip["title"],
         clip["text"],
         clip["description"],
-        *(Path(p).read_text("utf-8") for p in footage["subtitles"]["en"].values()),
+        *(Path(footage["subtitles"]["en"][kind]).read_text("utf-8") for kind in ("srt", "vtt")),
         *(
             Path(p).read_text("utf-8")
             for kinds in clip["subtitles"].values()
