@@ -34,7 +34,6 @@ from catalog.models import ClipRecord, FootageRecord
 from config import Settings
 from config.settings import ConfigError
 from media.clipfile import CLIPS_SUFFIX
-from media.faces import faces_key
 from media.ingest import (
     LIBRARY_CLIPS_FILE,
     SUBTITLE_SUFFIXES,
@@ -359,8 +358,14 @@ def render_key(
         *(track.key for track in tracks(settings, footage)),
         subtitles_key(settings, footage),
         picture_title(footage),
-        *(("faces: blur", faces_key()) if blurs_faces(footage) else ()),
+        *(("faces: blur", _faces_key()) if blurs_faces(footage) else ()),
     )
+
+
+def _faces_key() -> str:
+    from media.faces import faces_key  # numpy and the detector's options: only when blurring
+
+    return faces_key()
 
 
 def blurs_faces(footage: FootageRecord) -> bool:
