@@ -63,6 +63,11 @@ AuditAction = Literal[
     "partner_add",
     "partner_revoke",
     "resolve",
+    "describe",
+    "correct",
+    "clip_add",
+    "staff_add",
+    "staff_change",
 ]
 TranscriptTask = Literal["transcribe", "translate"]
 Consent = Literal["internal", "partners", "public"]
@@ -168,6 +173,7 @@ class FootageRecord(Record):
     media_info: MediaInfo | None
     clips_key: str
     attempts: int = 0
+    created_at: datetime | None = None  # when it was first seen in the inbox
 
     @property
     def consent(self) -> Consent:
@@ -328,6 +334,24 @@ class PartnerRecord(Record):
     languages: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
+
+
+Role = Literal["editor", "approver", "safeguarding", "admin"]
+ROLES: tuple[Role, ...] = ("editor", "approver", "safeguarding", "admin")
+
+
+class StaffRecord(Record):
+    """A studio account. `admin` may do everything the other roles may."""
+
+    id: int
+    name: str
+    roles: tuple[Role, ...]
+    language: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+    def may(self, role: Role) -> bool:
+        return self.disabled_at is None and (role in self.roles or "admin" in self.roles)
 
 
 class DownloadRecord(Record):

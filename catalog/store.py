@@ -455,6 +455,7 @@ class Catalog:
             media_info=MediaInfo.model_validate(row.media_info) if row.media_info else None,
             clips_key=row.clips_key,
             attempts=row.attempts,
+            created_at=as_utc(row.created_at),
         )
 
     def _transcript_record(self, row: Transcript) -> TranscriptRecord:

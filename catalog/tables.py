@@ -240,3 +240,50 @@ class AuditEntry(Base):
     footage_id: Mapped[int | None] = mapped_column(default=None, index=True)
     clip_id: Mapped[int | None] = mapped_column(default=None)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+STAFF_NAME_CHARS = 64
+
+
+class StaffAccount(Base):
+    """A person who works in the studio: a name, roles, a password hash (argon2id), and the
+    brake on guessing it (`failed_logins`, `locked_until`)."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(STAFF_NAME_CHARS), unique=True)
+    # catalog.models.Role: editor, approver, safeguarding, admin
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str] = mapped_column(Text)
+    # The studio's language for this account ("": the browser's).
+    language: Mapped[str] = mapped_column(String(16), default="")
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StaffSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie, its CSRF token, when it ends."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class StaffToken(Base):
+    """A staff account's API token (`Authorization: Bearer`), stored as its SHA-256."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -29,6 +29,7 @@ from cli.common import (
     setup_logging,
 )
 from cli.portal import partners_app, portal
+from cli.staff import staff_app, studio
 from config import Settings
 from flows.embedded import use_embedded_prefect
 
@@ -264,6 +265,8 @@ app.command()(cli_publish.check)
 app.add_typer(cli_publish.auth_app, name="auth")
 app.add_typer(partners_app, name="partners")
 app.command()(portal)
+app.add_typer(staff_app, name="staff")
+app.command()(studio)
 
 
 if __name__ == "__main__":

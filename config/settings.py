@@ -193,6 +193,34 @@ class ScheduleSettings(Section):
     check_cron: str = "0 8 * * *"
 
 
+def public_origin(value: str, who: str, example: str, site: str) -> str:
+    """A site's public address: scheme and host only (a site is served at its root)."""
+    url = value.strip().rstrip("/")
+    if not url:
+        return ""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or any(c in rest for c in "/?#@ "):
+        raise ValueError(
+            f"use the address {who} open, scheme and host only, "
+            f"e.g. https://{example} ({site} is served at the root of it)"
+        )
+    return f"{scheme.lower()}://{rest}"
+
+
+def proxy_addresses(value: list[str]) -> list[str]:
+    import ipaddress  # here, so these settings add nothing to the module's imports
+
+    try:
+        for item in value:
+            ipaddress.ip_network(item.strip(), strict=False)
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc}; list the reverse proxy's own IP addresses or networks, "
+            'e.g. ["127.0.0.1"] when it runs on this machine'
+        ) from exc
+    return [item.strip() for item in value]
+
+
 class PortalSettings(Section):
     """The partner portal on the internet: its address, whom it trusts, what it says."""
 
@@ -204,31 +232,31 @@ class PortalSettings(Section):
     @field_validator("public_url")
     @classmethod
     def _origin(cls, value: str) -> str:
-        url = value.strip().rstrip("/")
-        if not url:
-            return ""
-        scheme, _, rest = url.partition("://")
-        if scheme.lower() not in ("http", "https") or not rest or any(c in rest for c in "/?#@ "):
-            raise ValueError(
-                "use the address partners open, scheme and host only, "
-                "e.g. https://clips.example.org (the portal is served at the root of it)"
-            )
-        return f"{scheme.lower()}://{rest}"
+        return public_origin(value, "partners", "clips.example.org", "the portal")
 
     @field_validator("trusted_proxies")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        import ipaddress  # here, so this section adds nothing to the module's imports
+        return proxy_addresses(value)
 
-        try:
-            for item in value:
-                ipaddress.ip_network(item.strip(), strict=False)
-        except ValueError as exc:
-            raise ValueError(
-                f"{exc}; list the reverse proxy's own IP addresses or networks, "
-                'e.g. ["127.0.0.1"] when it runs on this machine'
-            ) from exc
-        return [item.strip() for item in value]
+
+class StudioSettings(Section):
+    """The staff studio on the network: its address, whom it trusts, how long a sign-in lasts.
+    The same rules as the portal's (`PortalSettings`); the two are separate sites."""
+
+    public_url: str = ""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        return public_origin(value, "staff", "studio.example.org", "the studio")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return proxy_addresses(value)
 
 
 class Settings(BaseSettings):
@@ -249,6 +277,7 @@ class Settings(BaseSettings):
     folder: FolderSettings = Field(default_factory=FolderSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     portal: PortalSettings = Field(default_factory=PortalSettings)
+    studio: StudioSettings = Field(default_factory=StudioSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -177,7 +177,9 @@ def recover(ctx: Context, sha256: str, original: Path) -> IngestResult:
     return IngestResult(footage_id=footage_id, kind="recovered", source_name=name, reason=reason)
 
 
-def apply_late_sidecar(ctx: Context, footage: FootageRecord, path: Path) -> IngestResult:
+def apply_late_sidecar(
+    ctx: Context, footage: FootageRecord, path: Path, by: str | None = None
+) -> IngestResult:
     """A sidecar dropped later for known footage replaces its sidecar (the old one is kept in
     the library, dated), and what it changes is acted on at once (a lower consent takes clips
     down). A sidecar with a mistake goes to rejected/ with the reason; nothing is ignored."""
@@ -198,8 +200,9 @@ def apply_late_sidecar(ctx: Context, footage: FootageRecord, path: Path) -> Inge
         if getattr(before, field) != getattr(sidecar, field)
     ]
     detail = f"sidecar {name} applied: {', '.join(changes) or 'nothing changed'}"
-    audit.record(ctx.catalog, audit.who(), "sidecar", detail, footage_id=footage.id)
-    outcome = apply_consent(ctx, footage.id, audit.who())
+    who = by or audit.who()
+    audit.record(ctx.catalog, who, "sidecar", detail, footage_id=footage.id)
+    outcome = apply_consent(ctx, footage.id, who)
     said = "; ".join([detail, *outcome.taken_down, *outcome.problems])
     log.warning("footage %d (%s): %s", footage.id, footage.source_name, said)
     return IngestResult(footage_id=footage.id, kind="sidecar", source_name=name, reason=said)

@@ -168,9 +168,10 @@ class SecurityHeaders:
     logged here and answered with a plain 500 that carries the headers too (Starlette's own
     500 is sent from outside every middleware, without them)."""
 
-    def __init__(self, app: ASGIApp, always_https: bool = False) -> None:
+    def __init__(self, app: ASGIApp, always_https: bool = False, csp: str = CSP) -> None:
         self.app = app
         self.always_https = always_https
+        self.csp = csp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -186,7 +187,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 headers = MutableHeaders(scope=message)
-                for name, value in security_headers(nonce, https).items():
+                for name, value in security_headers(nonce, https, self.csp).items():
                     headers[name] = value
             await send(message)
 
@@ -205,9 +206,9 @@ class SecurityHeaders:
             await failed(scope, receive, with_headers)
 
 
-def security_headers(nonce: str, https: bool = False) -> Mapping[str, str]:
+def security_headers(nonce: str, https: bool = False, csp: str = CSP) -> Mapping[str, str]:
     headers = {
-        "Content-Security-Policy": CSP.format(nonce=nonce),
+        "Content-Security-Policy": csp.format(nonce=nonce),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
