@@ -28,7 +28,7 @@ from media.sidecar import read_sidecar, sidecar_path
 from pipeline.clips import select_clips, spoken_transcript
 from pipeline.context import Context
 from pipeline.footage import apply_late_sidecar, file_correction
-from pipeline.plan import clip_rules, clips_file
+from pipeline.plan import clip_rules, clips_file, correction_file
 from subtitles.formats import format_timestamp
 
 
@@ -81,7 +81,12 @@ def add_clip(
     transcript = spoken_transcript(ctx, footage)
     path = clips_file(footage)
     if transcript is None or path is None:
-        raise EditError(f"footage {footage_id} has no transcript yet; wait for it to be processed")
+        waiting = (
+            "its correction is still being aligned"
+            if correction_file(footage)
+            else "it has no transcript yet"
+        )
+        raise EditError(f"footage {footage_id}: {waiting}; make the clip once it is processed")
     wanted = ChosenClip.model_validate({"from": quote_from, "to": quote_to, "title": title})
     padding = clip_rules(ctx.settings).padding_ms
     try:
