@@ -228,12 +228,18 @@ def serve(
     port: Annotated[
         int, typer.Option(help="Port of the local Prefect server (0: any free).")
     ] = 4200,
+    studio: Annotated[
+        bool, typer.Option("--studio", help="Serve the staff studio beside the deployments.")
+    ] = False,
+    studio_host: Annotated[str, typer.Option(help="Address the studio listens on.")] = "127.0.0.1",
+    studio_port: Annotated[int, typer.Option(help="Port the studio listens on.")] = 8090,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run the scheduled deployments (process, publish, review) until stopped (Ctrl-C).
 
     Without PREFECT_API_URL, a local Prefect server (SQLite in the workspace) is started
-    with it and stopped on exit; its UI is at http://127.0.0.1:PORT.
+    with it and stopped on exit; its UI is at http://127.0.0.1:PORT. With --studio, the staff
+    studio runs beside them (http://STUDIO_HOST:STUDIO_PORT), and stops with them.
     """
     from flows.serve import serve as run_deployments
 
@@ -244,8 +250,13 @@ def serve(
         f"{settings.schedule.process_every_minutes:g} min, publish on "
         f"'{settings.schedule.publish_cron}' ({settings.schedule.timezone})."
     )
+    if studio:
+        console.print(
+            f"Studio on http://{studio_host}:{studio_port}/", soft_wrap=True, markup=False
+        )
     try:
-        code = run_deployments(settings, config, port)
+        site = (studio_host, studio_port) if studio else None
+        code = run_deployments(settings, config, port, site)
     except KeyboardInterrupt:  # before the children were started
         code = 0
     console.print("Stopped." if code == 0 else f"[red]The runner stopped (exit {code}).[/red]")

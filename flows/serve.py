@@ -26,11 +26,17 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 
-def serve(settings: Settings, config_file: Path | None, port: int = 0) -> int:
+def serve(
+    settings: Settings,
+    config_file: Path | None,
+    port: int = 0,
+    studio: tuple[str, int] | None = None,
+) -> int:
     """Supervise until Ctrl-C or SIGTERM: the local Prefect server (unless PREFECT_API_URL
-    names one) and the runner of the deployments, each a child in a process group of its own.
-    Both are stopped on every way out, the runner ending by itself included; returns the
-    runner's exit status (0 when stopped by a signal).
+    names one), the runner of the deployments and, with `studio` (host, port), the staff
+    studio, each a child in a process group of its own. All are stopped on every way out, one
+    of them ending by itself included; returns the exit status of the one that ended (0 when
+    stopped by a signal).
 
     The runner is a child, not this process, because Prefect's runner may not end on a signal
     that arrives while it is busy (seen under load): here nothing waits on Prefect."""
@@ -45,16 +51,25 @@ def serve(settings: Settings, config_file: Path | None, port: int = 0) -> int:
         args = ["-m", "flows.serve", str(settings.workspace)]
         if config_file is not None:
             args.append(str(config_file))
-        runner = start_child(args, dict(os.environ, PREFECT_API_URL=url))
+        env = dict(os.environ, PREFECT_API_URL=url)
+        started = [start_child(args, env)]
+        if studio is not None:
+            host, studio_port = studio
+            site = ["-m", "cli", "studio", "--workspace", str(settings.workspace)]
+            site += ["--host", host, "--port", str(studio_port)]
+            if config_file is not None:
+                site += ["--config", str(config_file)]
+            started.append(start_child(site, env))
         try:
-            while runner.poll() is None:
+            while all(child.poll() is None for child in started):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             return 0
         finally:
             ignore_stop_signals()
-            stop_child(runner)
-        return runner.returncode
+            for child in started:
+                stop_child(child)
+        return next(c.returncode for c in started if c.returncode is not None)
 
 
 def _stop_as_on_ctrl_c(_signal: int, _frame: object) -> None:

@@ -6,7 +6,6 @@ exactly as on the pages. Errors are `{"detail": "what is wrong and what to do"}`
 Described by the app's OpenAPI schema at `/api/v1/openapi.json`.
 """
 
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 

@@ -5,7 +5,6 @@ Each action answers with a redirect back to the page it came from (post/redirect
 what happened in `?said=` and, when something could not be done, the reason in `?problem=`.
 """
 
-
 import os
 import time
 from datetime import datetime
@@ -79,9 +78,12 @@ def page_routes(studio: Studio) -> APIRouter:
     # signing in
 
     @router.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, failed: str = "") -> Response:
+    def login_page(request: Request, failed: str = "", next: str = "/") -> Response:
         token = os.urandom(24).hex()
-        response = render(request, None, "studio_login.html", login_token=token, failed=failed)
+        page = render(
+            request, None, "studio_login.html", login_token=token, failed=failed, next=_local(next)
+        )
+        response = page
         response.set_cookie(
             LOGIN_COOKIE,
             token,
@@ -98,19 +100,20 @@ def page_routes(studio: Studio) -> APIRouter:
         name: Annotated[str, Form()],
         password: Annotated[str, Form()],
         login_token: Annotated[str, Form()] = "",
+        next: Annotated[str, Form()] = "/",
     ) -> Response:
         expected = request.cookies.get(LOGIN_COOKIE, "")
         if not expected or login_token != expected:
-            return RedirectResponse("/login?failed=expired", status_code=303)
+            return again("expired", next)
         lifetime = studio.lifetime
         try:
             signed = sign_in(studio.catalog, name, password, lifetime)
         except AccountLocked as exc:
-            return RedirectResponse(f"/login?failed=locked:{exc.retry_after}", status_code=303)
+            return again(f"locked:{exc.retry_after}", next)
         if signed is None:
             time.sleep(0.2)
-            return RedirectResponse("/login?failed=wrong", status_code=303)
-        response = RedirectResponse("/", status_code=303)
+            return again("wrong", next)
+        response = RedirectResponse(_local(next), status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
             signed.cookie,
@@ -121,6 +124,10 @@ def page_routes(studio: Studio) -> APIRouter:
         )
         response.delete_cookie(LOGIN_COOKIE)
         return response
+
+    def again(failed: str, next: str) -> Response:
+        query = {"failed": failed} | ({"next": _local(next)} if _local(next) != "/" else {})
+        return RedirectResponse(f"/login?{urlencode(query)}", status_code=303)
 
     @router.post("/logout")
     def logout(request: Request, who: Who, csrf: Csrf) -> Response:
@@ -208,7 +215,7 @@ def page_routes(studio: Studio) -> APIRouter:
             source=source,
             video=_is_video(record),
             tracks=sorted(report.subtitles),
-            local=lambda iso: _local(iso, zone),
+            local=lambda iso: _wall_clock(iso, zone),
         )
 
     @router.post("/footage/{footage_id}/describe")
@@ -327,7 +334,7 @@ def page_routes(studio: Studio) -> APIRouter:
             who,
             "studio_publications.html",
             rows=studio.publications(),
-            local=lambda iso: _local(iso, zone),
+            local=lambda iso: _wall_clock(iso, zone),
         )
 
     @router.post("/publications/{clip_id}/{channel}/settle")
@@ -526,7 +533,13 @@ def _is_video(record: FootageRecord) -> bool:
     return bool(info and info.video_codec)
 
 
-def _local(iso: str | None, zone: ZoneInfo) -> str:
+def _local(path: str) -> str:
+    """A path on this site to go on to after signing in; anything else goes home."""
+    ok = path.startswith("/") and not path.startswith(("//", "/\\")) and "\\" not in path
+    return path if ok and not path.startswith("/login") else "/"
+
+
+def _wall_clock(iso: str | None, zone: ZoneInfo) -> str:
     if not iso:
         return ""
     return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -40,14 +40,14 @@ def _sigint_ignored() -> None:
 
 @contextmanager
 def _serve(
-    workspace: Path, port: int, env: dict[str, str], background: bool = False
+    workspace: Path, port: int, env: dict[str, str], background: bool = False, *more: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`voices serve` in a child process; killed at the end if the test left it running."""
     workspace.mkdir(parents=True, exist_ok=True)
     log_path = workspace.parent / "serve.log"
     with log_path.open("wb") as log:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port), *more],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -220,3 +220,23 @@ def test_restart_stops_a_server_left_behind(isolated_env: Path) -> None:
         if left.poll() is None:
             left.kill()
             left.wait()
+
+
+def test_the_studio_runs_beside_the_deployments_and_goes_with_them(isolated_env: Path) -> None:
+    port, studio = free_port(), free_port()
+    more = ("--studio", "--studio-port", str(studio))
+    with _serve(isolated_env, port, _env(), False, *more) as serve:
+        deadline = time.monotonic() + DEADLINE_S
+        page = None
+        while time.monotonic() < deadline and page is None:
+            assert serve.poll() is None, _log(isolated_env)
+            try:
+                page = httpx.get(f"http://127.0.0.1:{studio}/login", timeout=2)
+            except httpx.HTTPError:
+                time.sleep(1)
+        assert page is not None and page.status_code == 200, _log(isolated_env)
+        assert "Sign in" in page.text
+        _stop(serve, signal.SIGTERM, isolated_env)
+    assert serve.returncode == 0, _log(isolated_env)
+    _assert_no_server(isolated_env, port)
+    _assert_no_server(isolated_env, studio)

@@ -181,7 +181,18 @@ def test_guessing_a_password_is_braked_per_account(site: Site) -> None:
     assert [attempt(f"wrong guess {n}") for n in range(5)] == ["/login?failed=wrong"] * 5
     # Locked now: even the right password waits, and the page says how long.
     locked = attempt(PASSWORD)
-    assert locked.startswith("/login?failed=locked:")
+    assert locked.startswith("/login?failed=locked%3A")
     assert "Too many wrong passwords" in browser.get(locked).text
     # Another account is not locked by it.
     sign_in(site.base, "abdul")
+
+
+def test_signing_in_goes_back_to_the_page_asked_for_and_only_here(site: Site) -> None:
+    browser = httpx.Client(base_url=site.base, timeout=30)
+    asked = browser.get("/audit")
+    assert asked.headers["location"] == "/login?next=/audit"
+    for wanted, lands in (("/audit", "/audit"), ("//evil.example/", "/"), ("https://x.y/", "/")):
+        form = browser.get("/login", params={"next": wanted}).text
+        token = form.split('name="login_token" value="')[1].split('"')[0]
+        sent = {"name": "ada", "password": PASSWORD, "login_token": token, "next": wanted}
+        assert browser.post("/login", data=sent).headers["location"] == lands
