@@ -196,6 +196,20 @@ class DecisionError(Exception):
     """A decision that cannot be taken as asked; the message says why and what to do."""
 
 
+def up_on(catalog: Catalog, channel: str) -> list[PublicationRecord]:
+    """Publications that are up on a channel now (published, or scheduled there)."""
+    with catalog.session() as s:
+        rows = s.scalars(
+            select(Publication)
+            .where(
+                Publication.channel == channel,
+                Publication.status.in_(("published", "scheduled")),
+            )
+            .order_by(Publication.id)
+        )
+        return [_record(row) for row in rows]
+
+
 def decide(
     catalog: Catalog,
     clip_ids: Sequence[int],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -88,6 +88,18 @@ MARKER_PREFIX = "ref: "
 def marker_line(marker: str) -> str:
     """The line a channel puts in a post so a person (or `find_existing`) can find it again."""
     return f"{MARKER_PREFIX}{marker}"
+
+
+@runtime_checkable
+class UpdatesCaptions(Protocol):
+    """A channel that can replace the caption tracks of a video already up (YouTube), so a
+    correction made after publishing reaches the people watching."""
+
+    def refresh_captions(
+        self, clip_id: int, remote_id: str, subtitles: dict[str, SubtitleFiles]
+    ) -> None:
+        """Replace (or add) the video's tracks in these languages with these files."""
+        ...
 
 
 class Channel(Protocol):

@@ -338,6 +338,37 @@ class YouTubeChannel:
         if self._playlist_id:
             once("playlist", partial(self._add_to_playlist, video_id))
 
+    def refresh_captions(
+        self, clip_id: int, remote_id: str, subtitles: dict[str, SubtitleFiles]
+    ) -> None:
+        """Replace the video's tracks in these languages (a correction changed their words):
+        the track voices put up in a language is updated in place (captions.update, 450 quota
+        units), a language it lacks gets a new one (captions.insert, 400); listing them costs
+        50. Tracks a person added on YouTube (another name) are left alone."""
+        with channel_errors(f"youtube: clip {clip_id}: captions"):
+            listing = self._run(self._service.captions().list(part="snippet", videoId=remote_id))
+            ours = {
+                item["snippet"]["language"]: item["id"]
+                for item in listing.get("items", [])
+                if item["snippet"].get("name") == rules.caption_name(item["snippet"]["language"])
+            }
+            for language, files in sorted(subtitles.items()):
+                if language in ours:
+                    self._replace_caption(ours[language], files)
+                else:
+                    self._caption(remote_id, language, files)
+        logger.info("youtube: clip %s: captions replaced (%s)", clip_id, ", ".join(subtitles))
+
+    def _replace_caption(self, caption_id: str, files: SubtitleFiles) -> None:
+        path = files.srt if files.srt.is_file() else files.vtt
+        media = MediaFileUpload(str(path), mimetype="application/octet-stream")
+        try:
+            body = {"id": caption_id, "snippet": {"isDraft": False}}
+            update = self._service.captions().update(part="snippet", body=body, media_body=media)
+            self._run(update)
+        finally:
+            media.stream().close()
+
     def _caption(self, video_id: str, language: str, files: SubtitleFiles) -> None:
         name = rules.caption_name(language)
         snippet = {"videoId": video_id, "language": language, "name": name, "isDraft": False}

@@ -32,6 +32,8 @@ class PublishSummary(BaseModel):
 
     published: tuple[PublicationRecord, ...] = ()
     taken_down: tuple[str, ...] = ()
+    # Caption tracks of clips already up, replaced after a correction.
+    captions: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     note: str = ""
@@ -73,6 +75,12 @@ def takedown_task(ctx: Context, targets: list[Target]) -> tuple[list[str], list[
     return safeguarding.take_down_due(ctx, targets)
 
 
+@task(name="refresh captions", cache_policy=NO_CACHE)
+def captions_task(ctx: Context, targets: list[Target]) -> tuple[list[str], list[str]]:
+    """Corrections made after publishing reach the videos' caption tracks."""
+    return publishing.refresh_captions(ctx, targets)
+
+
 def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
     targets, problems = publishing.build_targets(settings)
     published, stopped = [], set()
@@ -91,12 +99,16 @@ def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
                 failed.append(f"{target.channel.name}: {exc} (stopped for this run)")
             except ChannelError as exc:
                 failed.append(f"clip {clip_id} on {target.channel.name}: {exc}")
+        live = [t for t in targets if t.channel.name not in stopped]
+        captions, caption_failures = captions_task(ctx, live)
+        failed += caption_failures
     finally:
         publishing.close_targets(targets)
         ctx.close()
     return PublishSummary(
         published=tuple(published),
         taken_down=tuple(taken_down),
+        captions=tuple(captions),
         failed=tuple(failed),
         problems=tuple(problems),
     )
@@ -108,6 +120,7 @@ def summary_markdown(summary: PublishSummary) -> str:
         link = f"[{p.remote_id}]({p.url})" if p.url else str(p.remote_id or "")
         lines.append(f"- clip {p.clip_id} on {p.channel}: {p.status} {link} {p.error}".rstrip())
     lines += [f"- taken down: {line}" for line in summary.taken_down]
+    lines += [f"- {line}" for line in summary.captions]
     lines += [f"- {line}" for line in (*summary.failed, *summary.problems)]
     if len(lines) == 2:
         lines.append("Nothing was due.")

@@ -5,10 +5,13 @@ the ledger cannot tell whether an earlier try finished, the remote is asked firs
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pydantic import JsonValue
 
 from catalog.consent import blocked_reason
 from catalog.ledger import (
@@ -18,6 +21,7 @@ from catalog.ledger import (
     mark_uploading,
     publication,
     save_session,
+    up_on,
 )
 from catalog.models import (
     SETTLED,
@@ -25,9 +29,10 @@ from catalog.models import (
     ClipRecord,
     FootageRecord,
     PublicationRecord,
+    SubtitleFiles,
     UploadSession,
 )
-from channels.base import Channel, PublishRequest, RemoteResult, marker_line
+from channels.base import Channel, PublishRequest, RemoteResult, UpdatesCaptions, marker_line
 from channels.errors import (
     ChannelError,
     InvalidRequestError,
@@ -239,7 +244,7 @@ def _done(
     ctx: Context, record: PublicationRecord, result: RemoteResult, request: PublishRequest
 ) -> PublicationRecord:
     log.info("clip %d on %s: %s %s", request.clip_id, record.channel, result.status, result.url)
-    return mark_done(
+    done = mark_done(
         ctx.catalog,
         record.id,
         status=result.status,
@@ -247,6 +252,60 @@ def _done(
         url=result.url,
         scheduled_at=request.publish_at,
     )
+    # What its caption tracks said, so that a later correction replaces them (refresh_captions).
+    save_session(ctx.catalog, record.id, {"captions": caption_digests(request.subtitles)})
+    return done
+
+
+def caption_digests(subtitles: dict[str, SubtitleFiles]) -> dict[str, JsonValue]:
+    """What each caption track says, as a SHA-256 of the file a channel is sent."""
+    digests: dict[str, JsonValue] = {}
+    for language, files in subtitles.items():
+        path = files.srt if files.srt.is_file() else files.vtt
+        if path.is_file():
+            digests[language] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def refresh_captions(ctx: Context, targets: list[Target]) -> tuple[list[str], list[str]]:
+    """Caption tracks of clips already up, replaced where their words changed since they went
+    up (a person's correction, realigned), on channels that can replace them (YouTube): only
+    the languages that changed. Returns (what was replaced, what failed); a failure is tried
+    again by the next run. A publication from before this was recorded gets its tracks
+    recorded as they are now, and is compared from then on."""
+    replaced: list[str] = []
+    failed: list[str] = []
+    for target in targets:
+        channel = target.channel
+        if not isinstance(channel, UpdatesCaptions):
+            continue
+        for record in up_on(ctx.catalog, channel.name):
+            clip = ctx.catalog.clip(record.clip_id)
+            if not record.remote_id or target.profile not in clip.renders:
+                continue
+            footage = ctx.catalog.footage(clip.footage_id)
+            request = request_for(ctx, clip, footage, target, record.marker)
+            now = caption_digests(request.subtitles)
+            before = record.session.get("captions")
+            if not isinstance(before, dict):
+                save_session(ctx.catalog, record.id, {**record.session, "captions": now})
+                continue
+            changed = {
+                language: files
+                for language, files in request.subtitles.items()
+                if language in now and before.get(language) != now[language]
+            }
+            if not changed:
+                continue
+            try:
+                channel.refresh_captions(clip.id, record.remote_id, changed)
+            except ChannelError as exc:
+                failed.append(f"clip {clip.id} on {channel.name}: captions not replaced: {exc}")
+                continue
+            save_session(ctx.catalog, record.id, {**record.session, "captions": now})
+            languages = ", ".join(sorted(changed))
+            replaced.append(f"clip {clip.id} on {channel.name}: captions replaced ({languages})")
+    return replaced, failed
 
 
 def _blocked(

@@ -55,6 +55,7 @@ class StoredVideo:
     params: dict[str, str]
     data: bytes
     captions: dict[str, tuple[dict[str, Any], bytes]] = field(default_factory=dict)
+    caption_ids: dict[str, str] = field(default_factory=dict)  # caption id -> language
     thumbnail: bytes | None = None
 
     def resource(self) -> dict[str, Any]:
@@ -157,6 +158,15 @@ class _Server(ThreadingHTTPServer):
 Answer = tuple[int, dict[str, str], bytes]
 
 
+def _multipart(request: _Handler) -> tuple[dict[str, Any], bytes]:
+    """The JSON metadata and the media of a multipart upload."""
+    raw = request.body()
+    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    meta_part, media_part = (cast(bytes, p.get_payload(decode=True)) for p in message.iter_parts())
+    return json.loads(meta_part), media_part
+
+
 def _json(status: int, payload: dict[str, Any], **headers: str) -> Answer:
     return status, {"Content-Type": "application/json", **headers}, json.dumps(payload).encode()
 
@@ -178,6 +188,7 @@ class FakeYouTube:
         self.puts: list[Put] = []
         self.playlists: dict[str, list[str]] = {}
         self.received: list[Received] = []
+        self.caption_updates: list[tuple[str, str]] = []  # (caption id, language) replaced
         self.updates: list[dict[str, Any]] = []  # videos.update bodies, as sent
         self.access_tokens = {FIRST_ACCESS_TOKEN}
         self.refreshes = 0
@@ -244,6 +255,8 @@ class FakeYouTube:
             ("POST", "/upload/youtube/v3/videos"): self._start_upload,
             ("PUT", "/upload/youtube/v3/videos"): self._put,
             ("POST", "/upload/youtube/v3/captions"): self._caption,
+            ("PUT", "/upload/youtube/v3/captions"): self._update_caption,
+            ("GET", "/youtube/v3/captions"): self._list_captions,
             ("POST", "/upload/youtube/v3/thumbnails/set"): self._thumbnail,
             ("GET", "/youtube/v3/channels"): self._channels,
             ("GET", "/youtube/v3/playlistItems"): self._list_playlist,
@@ -372,19 +385,41 @@ class FakeYouTube:
     # -- media beside the video -----------------------------------------------------------
 
     def _caption(self, request: _Handler, query: dict[str, str]) -> Answer:
-        raw = request.body()
-        head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
-        meta_part, media_part = (
-            cast(bytes, p.get_payload(decode=True)) for p in message.iter_parts()
-        )
-        snippet = json.loads(meta_part)["snippet"]
+        metadata, media_part = _multipart(request)
+        snippet = metadata["snippet"]
         video = self.videos.get(snippet.get("videoId", ""))
         if video is None:
             return _error(404, "videoNotFound", "no such video")
-        video.captions[snippet["language"]] = (snippet, media_part)
-        caption = {"kind": "youtube#caption", "id": f"c{len(video.captions)}", "snippet": snippet}
-        return _json(200, caption)
+        caption_id = self._new_id("c")
+        with self._lock:
+            video.captions[snippet["language"]] = (snippet, media_part)
+            video.caption_ids[caption_id] = snippet["language"]
+        return _json(200, {"kind": "youtube#caption", "id": caption_id, "snippet": snippet})
+
+    def _list_captions(self, request: _Handler, query: dict[str, str]) -> Answer:
+        request.body()
+        video = self.videos.get(query.get("videoId", ""))
+        if video is None:
+            return _error(404, "videoNotFound", "no such video")
+        with self._lock:
+            items = [
+                {"kind": "youtube#caption", "id": cid, "snippet": video.captions[lang][0]}
+                for cid, lang in video.caption_ids.items()
+            ]
+        return _json(200, {"kind": "youtube#captionListResponse", "items": items})
+
+    def _update_caption(self, request: _Handler, query: dict[str, str]) -> Answer:
+        metadata, media_part = _multipart(request)
+        caption_id = metadata.get("id", "")
+        with self._lock:
+            video = next((v for v in self.videos.values() if caption_id in v.caption_ids), None)
+            if video is None:
+                return _error(404, "captionNotFound", "no such caption track")
+            language = video.caption_ids[caption_id]
+            snippet = dict(video.captions[language][0]) | metadata.get("snippet", {})
+            video.captions[language] = (snippet, media_part)
+            self.caption_updates.append((caption_id, language))
+        return _json(200, {"kind": "youtube#caption", "id": caption_id, "snippet": snippet})
 
     def _thumbnail(self, request: _Handler, query: dict[str, str]) -> Answer:
         data = request.body()

@@ -283,3 +283,34 @@ def test_rejecting_a_scheduled_clip_says_it_is_still_scheduled_there(
 
     assert code == 0 and "still scheduled on youtube" in output and "take it down" in output
     assert voices("publish")[0] == 0 and len(channels_env["youtube"].videos) == 1
+
+
+def test_a_correction_after_publishing_replaces_the_caption_tracks(
+    isolated_env: Path, channels_env: dict[str, Any]
+) -> None:
+    youtube: FakeYouTube = channels_env["youtube"]
+    catalog = open_catalog(load_settings())
+    try:
+        _, (clip, _) = add_footage(catalog, isolated_env, "public", "public", [ADULT])
+        files = catalog.clip(clip).subtitles
+    finally:
+        catalog.close()
+    assert voices("approve", str(clip))[0] == 0
+    assert voices("publish")[0] == 0
+    [video] = youtube.videos.values()
+    first = {language: media for language, (_, media) in video.captions.items()}
+    assert set(first) == {"ky", "en"}
+
+    # A person corrects the Kyrgyz words; the run that follows writes the clip's captions anew.
+    corrected = "1\n00:00:00,000 --> 00:00:02,000\nтууралган сөз\n"
+    files["ky"].srt.write_text(corrected, encoding="utf-8")
+    code, output = voices("publish")
+    assert code == 0, output
+
+    [(_, language)] = youtube.caption_updates  # one track replaced in place, no new upload
+    assert language == "ky"
+    assert video.captions["ky"][1] == corrected.encode()
+    assert video.captions["en"][1] == first["en"]
+    assert len(youtube.videos) == 1 and len(video.caption_ids) == 2
+    assert voices("publish")[0] == 0  # nothing changed since: nothing sent again
+    assert len(youtube.caption_updates) == 1
