@@ -196,3 +196,38 @@ def test_signing_in_goes_back_to_the_page_asked_for_and_only_here(site: Site) ->
         token = form.split('name="login_token" value="')[1].split('"')[0]
         sent = {"name": "ada", "password": PASSWORD, "login_token": token, "next": wanted}
         assert browser.post("/login", data=sent).headers["location"] == lands
+
+
+def test_consent_and_sign_off_through_the_api(site: Site) -> None:
+    footage = site.world.footage["open_interview"]
+    body = {"consent": "partners", "people": [{"name": "Айгүл Асанова", "consent": "partners"}]}
+    path = f"/api/v1/footage/{footage}/consent"
+    assert api(site, site.tokens["edna"]).post(path, json=body).status_code == 403
+    changed = api(site, site.tokens["saule"]).post(path, json=body)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["said"]  # what changed, in words
+    listed = {f["id"]: f for f in api(site, site.tokens["edna"]).get("/api/v1/footage").json()}
+    assert listed[footage]["consent"] == "partners"
+    wrong = api(site, site.tokens["saule"]).post(path, json={"consent": "everyone"})
+    assert wrong.status_code == 422
+    log = api(site, site.tokens["ada"]).get("/api/v1/audit", params={"action": "consent"}).json()
+    assert {e["actor"] for e in log} == {"saule"} and len(log) == 2
+
+    clip = site.world.clips["candidate"]
+    approved = api(site, site.tokens["ada"]).post(f"/api/v1/clips/{clip}/approve", json={})
+    assert approved.status_code == 200
+    own = api(site, site.tokens["ada"]).post(f"/api/v1/clips/{clip}/signoff")
+    assert own.status_code == 400 and "someone else" in own.json()["detail"]
+    assert api(site, site.tokens["abdul"]).post(f"/api/v1/clips/{clip}/signoff").status_code == 403
+    signed = api(site, site.tokens["saule"]).post(f"/api/v1/clips/{clip}/signoff")
+    assert signed.status_code == 200 and signed.json()["signoff_by"] == "saule"
+
+
+def test_approving_for_a_time_reads_the_campaign_zone(site: Site) -> None:
+    clip = site.world.clips["candidate"]
+    approver = api(site, site.tokens["abdul"])
+    bare = approver.post(f"/api/v1/clips/{clip}/approve", json={"at": "2030-01-02T10:00"})
+    assert bare.json()["publish_at"] == "2030-01-02T04:00:00+00:00"  # 10:00 in Bishkek (+06)
+    zoned = approver.post(f"/api/v1/clips/{clip}/approve", json={"at": "2030-01-02T10:00Z"})
+    assert zoned.json()["publish_at"] == "2030-01-02T10:00:00+00:00"
+    assert approver.get("/api/v1/publications").status_code == 200

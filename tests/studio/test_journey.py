@@ -97,8 +97,10 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-def signed_in(browser: Any, base: str, name: str, locale: str = "en-GB") -> Any:
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+def signed_in(
+    browser: Any, base: str, name: str, locale: str = "en-GB", width: int = 1280
+) -> Any:
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
     page = context.new_page()
     page.goto(f"{base}/login")
     page.fill("input[name=name]", name)
@@ -222,6 +224,13 @@ def test_a_staff_journey(studio_url: str, browser: Any, shots: Path) -> None:
         russian.screenshot(path=str(shots / f"{name}.ru.png"), full_page=True)
         if name == "publications":
             assert "опубликовано" in russian.locator("main").inner_text()
+    # On a phone: nothing scrolls sideways but the wide tables, inside their own box.
+    phone = signed_in(browser, base, "abdul", locale="ru-RU", width=375)
+    for page in ("/", footage_url.removeprefix(base), "/publications", "/audit"):
+        phone.goto(f"{base}{page}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375, page
+    phone.goto(footage_url)
+    phone.screenshot(path=str(shots / "footage.phone.ru.png"), full_page=True)
     russian.goto(f"{base}/login")
     russian.context.clear_cookies()
     russian.goto(f"{base}/login")
