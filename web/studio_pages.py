@@ -271,6 +271,12 @@ def page_routes(studio: Studio) -> APIRouter:
         studio.start_run()
         return back(f"{where}#clip-{made.id}", said="Clip made. It is being rendered.")
 
+    @router.post("/run")
+    def run_now(who: Who, csrf: Csrf) -> Response:
+        acting(who, csrf, "editor")
+        studio.start_run()
+        return back("/", said="Processing started. Reload the page to follow it.")
+
     # clips
 
     @router.post("/clips/{clip_id}/approve")
