@@ -21,15 +21,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog import audit
-from catalog.models import ClipRecord
+from catalog.models import ClipRecord, TranscriptRecord
 from media.clipfile import ChosenClip, read_clip_file, resolve
 from media.errors import MediaError
-from media.sidecar import read_sidecar, sidecar_path
-from pipeline.clips import select_clips, spoken_transcript
+from media.sidecar import SidecarError, read_sidecar, sidecar_path
+from pipeline.clips import select_clips, spoken_transcript, track_transcript
 from pipeline.context import Context
 from pipeline.footage import apply_late_sidecar, file_correction
-from pipeline.plan import clip_rules, clips_file, correction_file
+from pipeline.plan import clip_rules, clips_file, correction_file, spoken_key
+from subtitles.errors import SubtitleError
 from subtitles.formats import format_timestamp
+from subtitles.models import Transcript as Transcript  # re-exported: the studio shows it
 
 
 class EditError(Exception):
@@ -44,6 +46,18 @@ class SegmentText(BaseModel):
     start_ms: int = Field(ge=0)
     end_ms: int = Field(ge=0)
     text: str
+
+
+def transcript_in_use(ctx: Context, footage_id: int) -> tuple[TranscriptRecord, Transcript] | None:
+    """The footage's own words as used now (a person's correction once aligned), with its
+    record (which says whether it is the machine's or a correction); None before there is one."""
+    footage = ctx.catalog.footage(footage_id)
+    key = spoken_key(ctx.settings, footage)
+    record = ctx.catalog.transcript(footage_id, key)
+    text = track_transcript(ctx, footage, key)
+    if record is None or text is None:
+        return None
+    return record, text
 
 
 def correct_segments(
@@ -68,7 +82,10 @@ def correct_segments(
     with tempfile.TemporaryDirectory(prefix="voices-correction-") as folder:
         source = Path(folder) / "studio.srt"
         source.write_text("\n".join(blocks), encoding="utf-8")
-        return file_correction(ctx, footage_id, source, by)
+        try:
+            return file_correction(ctx, footage_id, source, by)
+        except SubtitleError as exc:
+            raise EditError(str(exc)) from exc
 
 
 def add_clip(
@@ -139,7 +156,10 @@ def describe(ctx: Context, footage_id: int, fields: dict[str, Any], by: str) -> 
     with tempfile.TemporaryDirectory(prefix="voices-sidecar-") as folder:
         trial = Path(folder) / f"{Path(footage.source_name).stem}.yaml"
         trial.write_text(text, encoding="utf-8")
-        read_sidecar(trial)  # SidecarError: the sidecar's own message, line and field
+        try:
+            read_sidecar(trial)
+        except SidecarError as exc:  # the sidecar's own message, line and field
+            raise EditError(str(exc)) from exc
     if footage.status == "held":
         target = sidecar_path(footage.path) or footage.path.with_suffix(".yaml")
     elif footage.library_path is not None:

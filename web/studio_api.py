@@ -20,7 +20,6 @@ from catalog.store import NotInCatalog
 from pipeline.editing import EditError, SegmentText, add_clip, correct_segments
 from pipeline.safeguarding import ConsentError, change_consent
 from pipeline.status import ClipReport, FootageReport, status_report
-from subtitles.errors import SubtitleError
 from web.studio_auth import Staff, from_api
 from web.studio_state import Studio
 
@@ -160,7 +159,7 @@ def api_routes(studio: Studio) -> APIRouter:
         who.need("editor")
         try:
             kept = correct_segments(studio.context, footage_id, body.segments, who.name)
-        except (EditError, SubtitleError) as exc:
+        except EditError as exc:
             raise HTTPException(400, str(exc)) from exc
         started = studio.start_run()
         return Accepted(

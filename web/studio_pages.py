@@ -24,11 +24,9 @@ from catalog.models import FootageRecord, Sidecar
 from catalog.partners import PartnerError, add_partner, downloads_by_clip, list_partners
 from catalog.partners import revoke_partner as revoke_partner_token
 from catalog.staff import AccountLocked, set_language, sign_in, sign_out
-from media.sidecar import SidecarError
 from pipeline.editing import EditError, SegmentText, add_clip, correct_segments, describe
 from pipeline.packages import update_package
 from pipeline.status import FootageReport, status_report
-from subtitles.errors import SubtitleError
 from web.studio_auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -226,7 +224,7 @@ def page_routes(studio: Studio) -> APIRouter:
         fields = sidecar_fields({k: str(v) for k, v in form.multi_items()})
         try:
             await run_in_threadpool(describe, studio.context, footage_id, fields, who.name)
-        except (SidecarError, EditError) as exc:
+        except EditError as exc:
             return back(where, problem=str(exc))
         studio.start_run()
         return back(where, said="Description saved.")
@@ -245,7 +243,7 @@ def page_routes(studio: Studio) -> APIRouter:
             await run_in_threadpool(
                 correct_segments, studio.context, footage_id, segments, who.name
             )
-        except (EditError, SubtitleError) as exc:
+        except EditError as exc:
             return back(where, problem=str(exc))
         studio.start_run()
         return back(

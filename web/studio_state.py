@@ -13,11 +13,9 @@ from fastapi.templating import Jinja2Templates
 from catalog.models import StaffRecord, TranscriptRecord
 from config import Settings
 from flows.runs import RunOnDemand
-from pipeline.clips import track_transcript
 from pipeline.context import Context
-from pipeline.plan import spoken_key
+from pipeline.editing import Transcript, transcript_in_use
 from pipeline.status import ClipReport, status_report
-from subtitles.models import Transcript
 from web.studio_text import LANG_COOKIE, NAMES, choose, gettext_for, languages
 
 if TYPE_CHECKING:
@@ -51,13 +49,7 @@ class Studio:
     # views
 
     def transcript(self, footage_id: int) -> tuple[TranscriptRecord, Transcript] | None:
-        footage = self.catalog.footage(footage_id)
-        key = spoken_key(self.settings, footage)
-        record = self.catalog.transcript(footage_id, key)
-        text = track_transcript(self.context, footage, key)
-        if record is None or text is None:
-            return None
-        return record, text
+        return transcript_in_use(self.context, footage_id)
 
     def clip_report(self, clip_id: int) -> ClipReport:
         clip = self.catalog.clip(clip_id)

@@ -97,9 +97,7 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
-def signed_in(
-    browser: Any, base: str, name: str, locale: str = "en-GB", width: int = 1280
-) -> Any:
+def signed_in(browser: Any, base: str, name: str, locale: str = "en-GB", width: int = 1280) -> Any:
     context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
     page = context.new_page()
     page.goto(f"{base}/login")
