@@ -29,6 +29,7 @@ from cli.common import (
     setup_logging,
 )
 from cli.portal import partners_app, portal
+from cli.translation import translation_app
 from config import Settings
 from flows.embedded import use_embedded_prefect
 
@@ -263,6 +264,7 @@ app.command()(cli_publish.resolve)
 app.command()(cli_publish.check)
 app.add_typer(cli_publish.auth_app, name="auth")
 app.add_typer(partners_app, name="partners")
+app.add_typer(translation_app, name="translation")
 app.command()(portal)
 
 

@@ -89,6 +89,9 @@ class TranslationSettings(Section):
     # Machine translation sends the interview's words to the provider: only for footage whose
     # consent lets it leave the organisation, unless this says otherwise.
     send_internal: bool = False
+    # A machine translation (the provider's, or Whisper's English gist) goes to a public
+    # channel only once a person approved it (`voices translation approve`).
+    review_before_public: bool = True
 
 
 class SubtitleSettings(Section):
