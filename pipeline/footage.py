@@ -26,6 +26,7 @@ from catalog.models import (
     SubtitleFiles,
     TranscriptRecord,
 )
+from config import Settings
 from media.audio import decode_audio
 from media.errors import MediaError, display_name
 from media.ingest import IngestOutcome, file_clip_file, ingest_all
@@ -379,7 +380,12 @@ def translate_footage(ctx: Context, footage_id: int, target: str) -> TranscriptR
 
 
 def _translator(ctx: Context) -> GoogleTranslator:
-    t = ctx.settings.translation
+    return translator_for(ctx.settings)
+
+
+def translator_for(settings: Settings) -> GoogleTranslator:
+    """The configured translation provider's client (close it when done)."""
+    t = settings.translation
     if t.provider != "google":
         raise TranslationError(f"translation.provider is {t.provider!r}: no machine translation")
     return google_translator(t.api_key.get_secret_value(), api_endpoint=t.api_endpoint or None)

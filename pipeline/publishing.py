@@ -24,6 +24,7 @@ from catalog.models import (
     Audience,
     ClipRecord,
     FootageRecord,
+    Localization,
     PublicationRecord,
     UploadSession,
 )
@@ -153,6 +154,13 @@ def request_for(
         description=redact_text(clip.description, footage.sidecar.redact),
         tags=tuple(redact_text(tag, footage.sidecar.redact) for tag in footage.sidecar.tags),
         language=footage.language,
+        localizations={
+            language: Localization(
+                title=redact_text(text.title, footage.sidecar.redact),
+                description=redact_text(text.description, footage.sidecar.redact),
+            )
+            for language, text in clip.localizations.items()
+        },
         subtitles=subtitles,
         thumbnail=clip.thumbnail,
         preview=clip.preview,

@@ -70,6 +70,8 @@ class ClipReport(BaseModel):
     subtitles: dict[str, dict[str, str]]
     package: str | None
     downloads: list[DownloadReport]
+    # Title and description per language (YouTube's localizations).
+    localizations: dict[str, dict[str, str]] = {}
 
 
 class FootageReport(BaseModel):
@@ -208,6 +210,9 @@ def _clip(
         },
         package=_path(clip.package),
         downloads=downloads,
+        localizations={
+            language: text.model_dump() for language, text in sorted(clip.localizations.items())
+        },
     )
 
 
