@@ -68,6 +68,7 @@ AuditAction = Literal[
     "clip_add",
     "staff_add",
     "staff_change",
+    "approve_translation",
 ]
 TranscriptTask = Literal["transcribe", "translate"]
 Consent = Literal["internal", "partners", "public"]
@@ -220,6 +221,14 @@ class TranscriptRecord(Record):
     engine: str
     model: str
     path: Path
+    # Who approved this machine translation for public channels, and when ("": nobody yet).
+    reviewed_by: str = ""
+    reviewed_at: datetime | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        """A machine translation no person has approved yet."""
+        return self.source == "translated" and not self.reviewed_by
 
     @property
     def source(self) -> TrackSource:
@@ -254,6 +263,13 @@ class RenderOutput(Record):
     width: int
     height: int
     duration_ms: int
+
+
+class Localization(Record):
+    """A clip's title and description in another language (YouTube's localizations)."""
+
+    title: str = ""
+    description: str = ""
 
 
 class ClipDraft(Record):
@@ -291,6 +307,8 @@ class ClipRecord(Record):
     signoff_by: str = ""
     signoff_at: datetime | None = None
     publish_at: datetime | None = None
+    # Title and description per language, by a person or a machine translation they asked for.
+    localizations: dict[str, Localization] = {}
 
     @property
     def duration_ms(self) -> int:

@@ -27,6 +27,7 @@ from catalog.models import (
     ClipRecord,
     FootageRecord,
     FootageStatus,
+    Localization,
     MediaInfo,
     NewFootage,
     RenderOutput,
@@ -260,6 +261,8 @@ class Catalog:
                 s.add(row)
             row.task, row.language, row.engine, row.model = task, language, engine, model
             row.path, row.seconds = self.stored_path(path), seconds
+            # Made again: a person's approval was of the text that was there before.
+            row.reviewed_by, row.reviewed_at = "", None
             s.flush()
             return self._transcript_record(row)
 
@@ -468,6 +471,8 @@ class Catalog:
             engine=row.engine,
             model=row.model,
             path=self.real_path(row.path),
+            reviewed_by=row.reviewed_by,
+            reviewed_at=as_utc(row.reviewed_at),
         )
 
     def _clip_record(self, row: Clip) -> ClipRecord:
@@ -499,6 +504,10 @@ class Catalog:
             signoff_by=row.signoff_by,
             signoff_at=as_utc(row.signoff_at),
             publish_at=as_utc(row.publish_at),
+            localizations={
+                language: Localization.model_validate(text)
+                for language, text in (row.localizations or {}).items()
+            },
         )
 
     def _renders(self, row: Clip) -> dict[str, RenderOutput]:

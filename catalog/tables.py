@@ -98,6 +98,9 @@ class Transcript(Base):
     model: Mapped[str] = mapped_column(Text)
     path: Mapped[str] = mapped_column(Text)
     seconds: Mapped[float] = mapped_column(default=0.0)
+    # A machine translation a person has read and approved for public channels (who, when).
+    reviewed_by: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     footage: Mapped[Footage] = relationship(back_populates="transcripts")
@@ -150,6 +153,8 @@ class Clip(Base):
     # A small JPEG for channels that take one (Telegram: at most 320 px, under 200 kB).
     preview: Mapped[str | None] = mapped_column(Text, default=None)
     package: Mapped[str | None] = mapped_column(Text, default=None)
+    # Title and description per language: {language: {"title": ..., "description": ...}}.
+    localizations: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -16,7 +16,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from catalog.models import SubtitleFiles, UploadSession
+from catalog.models import Localization, SubtitleFiles, UploadSession
 
 
 class PublishRequest(BaseModel):
@@ -30,6 +30,8 @@ class PublishRequest(BaseModel):
     description: str
     tags: tuple[str, ...] = ()
     language: str | None = None
+    # The title and description in other languages (YouTube's localizations), per language.
+    localizations: dict[str, Localization] = {}
     # Per language: the clip's subtitles as SRT and WebVTT.
     subtitles: dict[str, SubtitleFiles] = {}
     thumbnail: Path | None = None  # a full-size JPEG (up to 1280 px): YouTube, folders

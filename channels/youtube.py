@@ -266,7 +266,10 @@ class YouTubeChannel:
         )
         try:
             insert = self._service.videos().insert(
-                part="snippet,status", body=body, notifySubscribers=self._notify, media_body=media
+                part=rules.parts(body),
+                body=body,
+                notifySubscribers=self._notify,
+                media_body=media,
             )
             insert._sleep = self._sleep
             if session.state.get("resumable_uri"):

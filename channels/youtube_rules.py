@@ -54,13 +54,40 @@ def clean_description(description: str, marker: str, clip_id: int) -> str:
     if not marker or _clean(marker) != marker or len(marker.splitlines()) != 1:
         raise InvalidRequestError(f"youtube: clip {clip_id}: unusable marker; fix the ledger")
     tail = marker_line(marker)
+    text = _fit_bytes(description, DESCRIPTION_BYTES - len(f"\n\n{tail}".encode()), clip_id)
+    return f"{text}\n\n{tail}" if text else tail
+
+
+def _fit_bytes(description: str, budget: int, clip_id: int) -> str:
+    """The description without angle brackets, cut to `budget` UTF-8 bytes at a character."""
     text = _clean(description).strip()
-    budget = DESCRIPTION_BYTES - len(f"\n\n{tail}".encode())
     if len(text.encode()) > budget:
         cut = text.encode()[: budget - len("…".encode())].decode("utf-8", errors="ignore")
         text = cut.rstrip() + "…"
         logger.warning("youtube: clip %s: description cut to %d bytes", clip_id, budget)
-    return f"{text}\n\n{tail}" if text else tail
+    return text
+
+
+def localizations(request: PublishRequest) -> dict[str, dict[str, str]]:
+    """`localizations` of the video resource: title and description per language other than
+    the video's own, under the same limits (the marker line stays in the default description).
+    YouTube takes them only with a default language: without one, none are sent."""
+    found = {lang: text for lang, text in request.localizations.items() if lang != request.language}
+    if found and not request.language:
+        logger.warning(
+            "youtube: clip %s: its footage's language is not known, so its titles in %s are "
+            "not sent (YouTube needs the default language first)",
+            request.clip_id,
+            ", ".join(sorted(found)),
+        )
+        return {}
+    return {
+        lang: {
+            "title": clean_title(text.title, request.clip_id),
+            "description": _fit_bytes(text.description, DESCRIPTION_BYTES, request.clip_id),
+        }
+        for lang, text in sorted(found.items())
+    }
 
 
 def clean_tags(tags: tuple[str, ...]) -> list[str]:
@@ -101,7 +128,15 @@ def video_body(request: PublishRequest, privacy: str, category_id: str) -> dict[
         status.update(privacyStatus="private", publishAt=at.strftime("%Y-%m-%dT%H:%M:%SZ"))
     elif request.publish_at is not None:  # publishAt would make it public at that time
         logger.info("youtube: clip %s goes up %s, without publishAt", request.clip_id, privacy)
-    return {"snippet": snippet, "status": status}
+    body: dict[str, Any] = {"snippet": snippet, "status": status}
+    if localized := localizations(request):
+        body["localizations"] = localized
+    return body
+
+
+def parts(body: dict[str, Any]) -> str:
+    """The `part` parameter naming every part of `body` (YouTube ignores parts not named)."""
+    return ",".join(name for name in ("snippet", "status", "localizations") if name in body)
 
 
 # What `videos.update` may set in `status` and resets when left out (publishAt aside).

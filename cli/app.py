@@ -30,6 +30,7 @@ from cli.common import (
 )
 from cli.portal import partners_app, portal
 from cli.staff import staff_app, studio
+from cli.translation import translation_app
 from config import Settings
 from flows.embedded import use_embedded_prefect
 
@@ -196,16 +197,28 @@ def edit(
         str | None, typer.Option(help="New title (YouTube: at most 100 characters).")
     ] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Set the title/description in this language instead (e.g. ru)."),
+    ] = None,
+    translate: Annotated[
+        str | None,
+        typer.Option(help="Machine-translate the title and description into this language."),
+    ] = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Who edits, for the audit log (default: you).")
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Change a clip's title or description draft."""
+    """Change a clip's title or description draft, or its title and description in another
+    language (YouTube shows them to viewers of that language)."""
     from catalog import audit
     from pipeline.context import Context
     from pipeline.packages import update_package
 
+    if translate or language:
+        _localize(clip, language, translate, title, description, by or audit.who(), workspace)
+        return
     if title is None and description is None:
         err.print("Nothing to change: give --title and/or --description.")
         raise typer.Exit(2)
@@ -222,6 +235,44 @@ def edit(
     finally:
         ctx.close()
     console.print(f"clip {updated.id}: {escape(repr(updated.title))}")
+
+
+def _localize(
+    clip: int,
+    language: str | None,
+    translate: str | None,
+    title: str | None,
+    description: str | None,
+    by: str,
+    workspace: Path | None,
+) -> None:
+    from pipeline.context import Context
+    from pipeline.localizations import localize, translate_localization
+    from subtitles.translate import TranslationError
+
+    if translate and (language or title is not None or description is not None):
+        err.print("--translate makes the title and description itself: give it alone.")
+        raise typer.Exit(2)
+    if language and title is None and description is None:
+        err.print(f"Nothing to change in {language}: give --title and/or --description.")
+        raise typer.Exit(2)
+    target = (translate or language or "").strip().lower()
+    ctx = Context.open(_settings(workspace, None))
+    try:
+        if translate:
+            updated = translate_localization(ctx, clip, target, by)
+        else:
+            updated = localize(ctx, clip, target, by, title=title, description=description)
+    except (ValueError, TranslationError, LookupError) as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    text = updated.localizations[target]
+    how = "machine translated; read it, and change it with --language" if translate else "set"
+    console.print(f"clip {updated.id} in {target} ({how}):")
+    console.print(f"  title: {escape(text.title)}", soft_wrap=True)
+    console.print(f"  description: {escape(text.description)}", soft_wrap=True)
 
 
 @app.command()
@@ -264,6 +315,7 @@ app.command()(cli_publish.resolve)
 app.command()(cli_publish.check)
 app.add_typer(cli_publish.auth_app, name="auth")
 app.add_typer(partners_app, name="partners")
+app.add_typer(translation_app, name="translation")
 app.command()(portal)
 app.add_typer(staff_app, name="staff")
 app.command()(studio)

@@ -89,6 +89,9 @@ class TranslationSettings(Section):
     # Machine translation sends the interview's words to the provider: only for footage whose
     # consent lets it leave the organisation, unless this says otherwise.
     send_internal: bool = False
+    # A machine translation (the provider's, or Whisper's English gist) goes to a public
+    # channel only once a person approved it (`voices translation approve`).
+    review_before_public: bool = True
 
 
 class SubtitleSettings(Section):
@@ -104,12 +107,56 @@ class SubtitleSettings(Section):
             raise ValueError("at least one reading profile is needed")
         return value
 
-    def rules(self, profile: str | None = None) -> ReadingRules:
+    # Per language of the text, the reading rules that differ from the profile's, e.g.
+    # {ru: {max_cps: 15}, en: {max_line_chars: 37}}; the rest comes from the profile.
+    languages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value  # `languages:` left empty in a YAML file
+
+    @field_validator("languages")
+    @classmethod
+    def _known_rules(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for language, changes in value.items():
+            if len(language) != 2 or not language.isascii() or not language.isalpha():
+                raise ValueError(
+                    f"{language!r}: name languages by their two-letter code, e.g. ru, ky, en"
+                )
+            for name in changes:
+                if name not in ReadingRules.model_fields:
+                    raise ValueError(_unknown_rule(language, name))
+            try:  # the values themselves, checked as the profile's are
+                ReadingRules.model_validate(changes)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
+                raise ValueError(f"{language}: {problems}") from None
+        return value
+
+    def rules(self, profile: str | None = None, language: str | None = None) -> ReadingRules:
+        """The profile's reading rules (the default profile's without one), with the changes
+        `languages` makes for text in `language`."""
         name = profile or self.profile
         if name not in self.profiles:
             known = ", ".join(sorted(self.profiles))
             raise ConfigError(f"unknown subtitle profile {name!r}; known profiles: {known}")
-        return self.profiles[name]
+        base = self.profiles[name]
+        changes = self.languages.get(language or "")
+        if not changes:
+            return base
+        return ReadingRules.model_validate(base.model_dump() | changes)
+
+
+def _unknown_rule(language: str, name: str) -> str:
+    import difflib  # here, so the section adds nothing to the module's imports
+
+    known = list(ReadingRules.model_fields)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{language}: {name!r} is not a reading rule{hint}; the rules are {', '.join(known)}"
 
 
 class ClipSettings(Section):

@@ -174,12 +174,19 @@ def clip_cues(
     footage: FootageRecord,
     clip: ClipRecord,
     words: list[Word],
+    language: str | None,
     line_chars: int | None = None,
 ) -> tuple[Cue, ...]:
-    rules = reading_rules(ctx.settings, footage)
+    """The clip's cues of `words` (text in `language`), under that language's reading rules.
+    `line_chars` (a render profile's `caption_line_chars`, what fits its picture) replaces the
+    line lengths, except where `subtitles.languages` sets a shorter one for the language."""
+    rules = reading_rules(ctx.settings, footage, language)
     if line_chars is not None:
+        own = ctx.settings.subtitles.languages.get(language or "", {})
+        latin = min(line_chars, own.get("max_line_chars", line_chars))
+        cyrillic = min(line_chars, own.get("max_line_chars_cyrillic", line_chars))
         rules = rules.model_copy(
-            update={"max_line_chars": line_chars, "max_line_chars_cyrillic": line_chars}
+            update={"max_line_chars": latin, "max_line_chars_cyrillic": cyrillic}
         )
     return retime_cues(layout_cues(words, rules), clip.start_ms, clip.end_ms)
 
@@ -258,7 +265,14 @@ def _render_one(
         end_ms=clip.end_ms,
         has_video=footage.has_video,
         profile=profile,
-        cues=clip_cues(ctx, footage, clip, words, profile.caption_line_chars),
+        cues=clip_cues(
+            ctx,
+            footage,
+            clip,
+            words,
+            _caption_language(ctx, footage, profile),
+            profile.caption_line_chars,
+        ),
         title=redact_text(picture_title(footage), footage.sidecar.redact),
         blur_faces=blurs_faces(footage),
         mute=mute,
@@ -274,6 +288,12 @@ def _render_one(
         height=profile.height,
         duration_ms=result.duration_ms,
     )
+
+
+def _caption_language(ctx: Context, footage: FootageRecord, profile: RenderProfile) -> str | None:
+    """The language of the captions burned into this profile's render."""
+    track = caption_track(ctx.settings, footage, profile.name)
+    return track.language if track else None
 
 
 def _stills(
@@ -309,7 +329,8 @@ def clip_subtitles(
         if transcript is None:
             continue
         redacted = redact_words(transcript.words, footage.sidecar.redact)
-        cues = clip_cues(ctx, footage, clip, words_between(redacted, clip.start_ms, clip.end_ms))
+        words = words_between(redacted, clip.start_ms, clip.end_ms)
+        cues = clip_cues(ctx, footage, clip, words, transcript.language)
         files = SubtitleFiles(
             srt=folder / f"{transcript.language}.srt", vtt=folder / f"{transcript.language}.vtt"
         )

@@ -26,6 +26,7 @@ from catalog.models import (
     SubtitleFiles,
     TranscriptRecord,
 )
+from config import Settings
 from media.audio import decode_audio
 from media.errors import MediaError, display_name
 from media.ingest import IngestOutcome, file_clip_file, ingest_all
@@ -282,14 +283,15 @@ def read_transcript(record: TranscriptRecord) -> Transcript:
 
 
 def make_subtitles(ctx: Context, transcript: TranscriptRecord) -> SubtitleResult:
+    """The transcript's SRT and WebVTT, laid out under the reading rules of its language."""
     footage = ctx.catalog.footage(transcript.footage_id)
-    rules = reading_rules(ctx.settings, footage)
+    rules = reading_rules(ctx.settings, footage, transcript.language)
     words = redact_words(read_transcript(transcript).words, footage.sidecar.redact)
     cues = layout_cues(words, rules)
     violations = tuple(check_rules(cues, rules))
     for problem in violations:
         log.warning("%s (%s): %s", footage.source_name, transcript.language, problem)
-    key = subtitles_key(ctx.settings, footage)
+    key = subtitles_key(ctx.settings, footage, transcript.language)
     folder = ctx.settings.workspace / "subtitles" / footage.sha256[:12]
     stem = f"{Path(footage.source_name).stem}.{transcript.language}.{key[:8]}"
     files = SubtitleFiles(srt=folder / f"{stem}.srt", vtt=folder / f"{stem}.vtt")
@@ -330,12 +332,14 @@ def translate_footage(ctx: Context, footage_id: int, target: str) -> TranscriptR
     if spoken is None or not spoken.path.is_file():
         raise TranslationError(f"{footage.source_name}: no transcript to translate yet")
     source = read_transcript(spoken)
-    rules = reading_rules(ctx.settings, footage)
+    # The spoken track's cues, as its subtitles show them; what is made of them is laid out
+    # under the target's rules when its subtitles are made.
+    rules = reading_rules(ctx.settings, footage, footage.language)
     cues = layout_cues(redact_words(source.words, footage.sidecar.redact), rules)
     started = time.monotonic()
     made_by = translation_file(footage, target)
     if made_by is not None:
-        imported = import_translation(made_by, cues, rules)
+        imported = import_translation(made_by, cues, reading_rules(ctx.settings, footage, target))
         segments = tuple(
             Segment(
                 start_ms=cue.start_ms,
@@ -379,7 +383,12 @@ def translate_footage(ctx: Context, footage_id: int, target: str) -> TranscriptR
 
 
 def _translator(ctx: Context) -> GoogleTranslator:
-    t = ctx.settings.translation
+    return translator_for(ctx.settings)
+
+
+def translator_for(settings: Settings) -> GoogleTranslator:
+    """The configured translation provider's client (close it when done)."""
+    t = settings.translation
     if t.provider != "google":
         raise TranslationError(f"translation.provider is {t.provider!r}: no machine translation")
     return google_translator(t.api_key.get_secret_value(), api_endpoint=t.api_endpoint or None)

@@ -5,7 +5,7 @@ inputs only, never by rebuilding an output and hashing it:
 
     transcript   the transcription options (engine, model name, precision, beam, VAD, task,
                  language): `transcript_key`
-    subtitles    the transcript's key and the reading rules: `rules_key`
+    subtitles    the transcript's key and the reading rules of its language: `subtitles_key`
     selection    the transcript's key, the clip rules and the staff's clips file: `selection_key`
     render       the footage's bytes, the clip's span, the profile, branding, encoder settings,
                  what its captions and subtitles are made from: `render_key`
@@ -252,18 +252,20 @@ def translated_key(settings: Settings, footage: FootageRecord, target: str) -> s
     """What a translated track is made from: the spoken track (its transcript, reading rules
     and redactions), and a person's file or the provider."""
     made_by = translation_file(footage, target)
-    by = (
-        hashlib.sha256(made_by.read_bytes()).hexdigest()
-        if made_by
-        else settings.translation.provider
-    )
+    by: str
+    if made_by is None:
+        by = settings.translation.provider
+    else:
+        by = hashlib.sha256(made_by.read_bytes()).hexdigest()
+        if target in settings.subtitles.languages:  # timed under the target's own rules
+            by = _digest(by, rules_key(reading_rules(settings, footage, target)))
     return _digest(
         f"v{PLAN_VERSION}",
         "translation",
         target,
         by,
         spoken_key(settings, footage),
-        subtitles_key(settings, footage),
+        subtitles_key(settings, footage, footage.language),
     )
 
 
@@ -285,18 +287,21 @@ def caption_track(settings: Settings, footage: FootageRecord, profile: str) -> T
 # subtitles
 
 
-def reading_rules(settings: Settings, footage: FootageRecord) -> ReadingRules:
-    return settings.subtitles.rules(footage.sidecar.subtitle_profile)
+def reading_rules(settings: Settings, footage: FootageRecord, language: str | None) -> ReadingRules:
+    """How text in `language` must read for this footage: its sidecar's profile (or the
+    default one), with what `subtitles.languages` changes for that language."""
+    return settings.subtitles.rules(footage.sidecar.subtitle_profile, language)
 
 
 def rules_key(rules: ReadingRules) -> str:
     return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()
 
 
-def subtitles_key(settings: Settings, footage: FootageRecord) -> str:
-    """What a footage's subtitle files are made from besides the transcript: the reading rules,
-    and the words to redact (a later `redact:` must replace files that still show them)."""
-    key = rules_key(reading_rules(settings, footage))
+def subtitles_key(settings: Settings, footage: FootageRecord, language: str | None) -> str:
+    """What a footage's subtitle files in `language` are made from besides the transcript: the
+    reading rules of that language, and the words to redact (a later `redact:` must replace
+    files that still show them). Changing one language's rules changes only its key."""
+    key = rules_key(reading_rules(settings, footage, language))
     terms = footage.sidecar.redact
     return _digest(key, *sorted(terms)) if terms else key
 
@@ -356,9 +361,21 @@ def render_key(
         settings.render.encode.model_dump_json(),
         captions.key if captions else "no captions",
         *(track.key for track in tracks(settings, footage)),
-        subtitles_key(settings, footage),
+        subtitles_key(settings, footage, None),
+        *_language_rules(settings, footage),
         picture_title(footage),
         *(("faces: blur", _faces_key()) if blurs_faces(footage) else ()),
+    )
+
+
+def _language_rules(settings: Settings, footage: FootageRecord) -> tuple[str, ...]:
+    """The subtitles keys of the footage's languages whose reading rules differ from the
+    profile's (none without `subtitles.languages`, so keys made before it stay as they were)."""
+    changed = settings.subtitles.languages
+    return tuple(
+        f"{t.language} {subtitles_key(settings, footage, t.language)}"
+        for t in tracks(settings, footage)
+        if t.language in changed
     )
 
 
@@ -473,8 +490,8 @@ def footage_work(ctx: Context, footage: FootageRecord) -> FootageWork:
     transcripts: list[Task] = []
     subtitles: list[Task] = []
     translations: list[str] = []
-    rules = subtitles_key(settings, footage)
     for track in tracks(settings, footage):
+        rules = subtitles_key(settings, footage, track.language)
         found = catalog.transcript(footage.id, track.key)
         missing = found is None or not found.path.is_file()
         if track.kind == "translation":

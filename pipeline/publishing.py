@@ -28,6 +28,7 @@ from catalog.models import (
     Audience,
     ClipRecord,
     FootageRecord,
+    Localization,
     PublicationRecord,
     SubtitleFiles,
     UploadSession,
@@ -43,6 +44,7 @@ from media.errors import MediaError
 from media.shrink import shrink_to_fit
 from pipeline.context import Context
 from pipeline.plan import caption_track, is_draft
+from pipeline.translation_review import translated_tracks, unreviewed_languages
 from subtitles.redact import redact_text
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,9 @@ def request_for(
     youtube = ctx.settings.youtube
     kids = youtube.made_for_kids_with_minors if footage.has_minors else youtube.made_for_kids
     publish_at = clip.publish_at
+    # A public channel gets no machine translation a person has not approved.
+    unreviewed = unreviewed_languages(ctx, footage) if target.audience == "public" else set()
+    subtitles = {lang: f for lang, f in clip.subtitles.items() if lang not in unreviewed}
     return PublishRequest(
         clip_id=clip.id,
         video=render.path,
@@ -154,7 +159,14 @@ def request_for(
         description=redact_text(clip.description, footage.sidecar.redact),
         tags=tuple(redact_text(tag, footage.sidecar.redact) for tag in footage.sidecar.tags),
         language=footage.language,
-        subtitles=clip.subtitles,
+        localizations={
+            language: Localization(
+                title=redact_text(text.title, footage.sidecar.redact),
+                description=redact_text(text.description, footage.sidecar.redact),
+            )
+            for language, text in clip.localizations.items()
+        },
+        subtitles=subtitles,
         thumbnail=clip.thumbnail,
         preview=clip.preview,
         made_for_kids=kids,
@@ -187,7 +199,7 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
     if clip.decision != "approved":  # decided again while this run was going
         log.warning("clip %d is %s now; not posted to %s", clip_id, clip.decision, record.channel)
         return record
-    reason = _blocked(ctx.settings, clip, footage, target)
+    reason = _blocked(ctx, clip, footage, target)
     if reason:
         return mark_problem(ctx.catalog, record.id, "blocked", reason)
     try:
@@ -308,9 +320,8 @@ def refresh_captions(ctx: Context, targets: list[Target]) -> tuple[list[str], li
     return replaced, failed
 
 
-def _blocked(
-    settings: Settings, clip: ClipRecord, footage: FootageRecord, target: Target
-) -> str | None:
+def _blocked(ctx: Context, clip: ClipRecord, footage: FootageRecord, target: Target) -> str | None:
+    settings = ctx.settings
     reason = blocked_reason(footage.sidecar, target.audience)
     if reason:
         return f"consent: {reason}"
@@ -330,10 +341,27 @@ def _blocked(
             f"model hears badly: correct the transcript (voices correct {footage.id} FILE), "
             "or set transcription.publish_drafts"
         )
+    if captions and target.audience == "public":
+        unapproved = _unapproved_captions(ctx, footage, captions.language)
+        if unapproved:
+            return unapproved
     render = clip.renders.get(target.profile)
     if render is None or not render.path.is_file():
         return f"no '{target.profile}' render of this clip; run `voices run` first"
     return None
+
+
+def _unapproved_captions(ctx: Context, footage: FootageRecord, language: str) -> str | None:
+    """Why captions in `language` may not be burned into a public channel's video: a machine
+    translation no person has approved (None: they may)."""
+    if language not in unreviewed_languages(ctx, footage):
+        return None
+    [track] = [t for t in translated_tracks(ctx, footage) if t.language == language]
+    return (
+        f"its burned captions are a machine translation into {language} that no person has "
+        f"approved: read {track.srt or 'it'}, then run `voices translation approve "
+        f"{footage.id} {language} --by NAME` (or set translation.review_before_public: false)"
+    )
 
 
 def close_targets(targets: list[Target]) -> None:

@@ -70,6 +70,8 @@ class ClipReport(BaseModel):
     subtitles: dict[str, dict[str, str]]
     package: str | None
     downloads: list[DownloadReport]
+    # Title and description per language (YouTube's localizations).
+    localizations: dict[str, dict[str, str]] = {}
 
 
 class FootageReport(BaseModel):
@@ -83,7 +85,7 @@ class FootageReport(BaseModel):
     sha256: str
     path: str
     transcript: str | None
-    subtitles: dict[str, dict[str, str | bool]]
+    subtitles: dict[str, dict[str, str | bool | None]]
     clips: list[ClipReport]
     audit: list[AuditReport] = []
 
@@ -118,14 +120,18 @@ def _footage(
     every = catalog.transcripts_of(footage.id)
     transcripts = [t for t in every if t.task == "transcribe"]
     source = {t.id: t.source for t in every}
+    reviewed = {t.id: t.reviewed_by or None for t in every}
     drafts = _drafts(settings, footage) if settings else set()
-    subtitles: dict[str, dict[str, str | bool]] = {}
+    subtitles: dict[str, dict[str, str | bool | None]] = {}
     for track in catalog.subtitle_tracks_of(footage.id):  # oldest first: the newest wins
         subtitles[track.language] = {
             "srt": str(track.files.srt),
             "vtt": str(track.files.vtt),
             "source": source.get(track.transcript_id, "machine"),
             "draft": track.language in drafts,
+            # Who approved a machine translation for public channels (None: nobody, or not
+            # a machine translation).
+            "reviewed_by": reviewed.get(track.transcript_id),
         }
     return FootageReport(
         id=footage.id,
@@ -204,6 +210,9 @@ def _clip(
         },
         package=_path(clip.package),
         downloads=downloads,
+        localizations={
+            language: text.model_dump() for language, text in sorted(clip.localizations.items())
+        },
     )
 
 

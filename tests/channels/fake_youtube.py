@@ -2,7 +2,9 @@
 
 It speaks the wire protocols google-api-python-client uses: the resumable upload (a POST that
 answers with a session URL, PUTs with `Content-Range`, `308` with `Range` until done, and
-`bytes */TOTAL` status queries), multipart caption uploads, simple thumbnail uploads, the list
+`bytes */TOTAL` status queries; the parts of the resource it keeps are those `part` names, as
+YouTube's: `localizations` only when named, and then only with `snippet.defaultLanguage`),
+multipart caption uploads, simple thumbnail uploads, the list
 calls, `videos.delete` (204; 404 `videoNotFound`), `videos.update` of the status part (which, as
 YouTube's does, resets every mutable status field it is not given), and an OAuth token endpoint.
 `FakeYouTube.faults` injects the failures the channel must survive; `videos`, `sessions`, `puts`,
@@ -57,11 +59,13 @@ class StoredVideo:
     captions: dict[str, tuple[dict[str, Any], bytes]] = field(default_factory=dict)
     caption_ids: dict[str, str] = field(default_factory=dict)  # caption id -> language
     thumbnail: bytes | None = None
+    localizations: dict[str, Any] = field(default_factory=dict)
 
     def resource(self) -> dict[str, Any]:
         made_for_kids = bool(self.status.get("selfDeclaredMadeForKids"))
         status = {"madeForKids": made_for_kids, **self.status}
-        return {"id": self.id, "snippet": self.snippet, "status": status}
+        found = {"id": self.id, "snippet": self.snippet, "status": status}
+        return found | ({"localizations": self.localizations} if self.localizations else {})
 
 
 # videos.update's status part: what it sets, and what a field left out becomes.
@@ -302,6 +306,15 @@ class FakeYouTube:
             return _error(400, "badRequest", "only resumable uploads are supported here")
         if self.faults.quota_on_insert:
             return _error(403, "quotaExceeded", "The request cannot be completed: quota.")
+        parts = query.get("part", "").split(",")
+        localized = "localizations" in parts and metadata.get("localizations")
+        if localized and not metadata.get("snippet", {}).get("defaultLanguage"):
+            return _error(
+                400,
+                "defaultLanguageNotSet",
+                "The request is trying to add localized video details without specifying the "
+                "default language of the video details.",
+            )
         total = int(request.headers["X-Upload-Content-Length"])
         with self._lock:
             session = UploadSession(self._new_id("s"), metadata, query, total)
@@ -356,7 +369,10 @@ class FakeYouTube:
         snippet = session.metadata.get("snippet", {})
         status = {"uploadStatus": "uploaded", **session.metadata.get("status", {})}
         data = bytes(session.data)
-        video = self._store(StoredVideo(self._new_id("v"), snippet, status, session.params, data))
+        video = StoredVideo(self._new_id("v"), snippet, status, session.params, data)
+        if "localizations" in session.params.get("part", "").split(","):
+            video.localizations = session.metadata.get("localizations", {})
+        video = self._store(video)
         session.video_id = video.id
         self._log(session, start, end, "lost" if self.faults.lose_answer else "complete")
         if self.faults.lose_answer:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from catalog.models import Localization
 from channels.base import PublishRequest
 from channels.errors import AuthError, QuotaExceededError, TransientChannelError
 from channels.token_file import save_token
@@ -192,6 +193,56 @@ def test_metadata_is_brought_within_youtube_limits(
     assert sum(len(t) + 2 * (" " in t) for t in tags) + len(tags) - 1 <= 500  # commas count
     for value in (snippet["title"], snippet["description"], *snippet["tags"]):
         assert "<" not in value and ">" not in value
+
+
+def test_localizations_go_up_with_the_default_language(
+    fake_youtube: FakeYouTube, youtube_service: Any, make_request: MakeRequest
+) -> None:
+    """Title and description per language reach YouTube as the video's `localizations`
+    (named in `part`, beside `snippet.defaultLanguage`), within the same limits."""
+    request = make_request(
+        language="ky",
+        localizations={
+            "ru": Localization(title="Голос матери", description="Интервью <полное>"),
+            "en": Localization(title="A mother's voice " + "x" * 100, description=""),
+            "ky": Localization(title="its own language: not a localization"),
+        },
+        subtitles={},
+        thumbnail=None,
+    )
+
+    channel(youtube_service).publish(request, None, lambda s: None)
+
+    [session] = fake_youtube.sessions.values()
+    assert set(session.params["part"].split(",")) == {"snippet", "status", "localizations"}
+    video = fake_youtube.videos[only_video(fake_youtube, request.video)]
+    assert video.snippet["defaultLanguage"] == "ky"
+    assert video.localizations == {
+        "ru": {"title": "Голос матери", "description": "Интервью ‹полное›"},
+        "en": {"title": ("A mother's voice " + "x" * 100)[:99] + "…", "description": ""},
+    }
+    assert video.resource()["localizations"] == video.localizations
+
+
+def test_without_a_language_no_localizations_are_sent(
+    fake_youtube: FakeYouTube,
+    youtube_service: Any,
+    make_request: MakeRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    request = make_request(
+        language=None,
+        localizations={"ru": Localization(title="Голос")},
+        subtitles={},
+        thumbnail=None,
+    )
+
+    channel(youtube_service).publish(request, None, lambda s: None)
+
+    [session] = fake_youtube.sessions.values()
+    assert session.params["part"] == "snippet,status" and "localizations" not in session.metadata
+    assert fake_youtube.videos[only_video(fake_youtube, request.video)].localizations == {}
+    assert "YouTube needs the default language first" in caplog.text
 
 
 def test_chunk_answered_503_is_retried_and_completes_once(

@@ -65,3 +65,38 @@ def test_secrets_do_not_print(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.telegram.token.get_secret_value() == "123:secret-bot-token"
     assert "secret-bot-token" not in repr(settings) and "secret-bot-token" not in str(settings)
+
+
+def test_reading_rules_per_language_change_only_what_they_name(isolated_env: Path) -> None:
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "voices.yaml").write_text(
+        "subtitles:\n  languages:\n    ru: {max_cps: 15}\n    en: {max_line_chars: 37}\n",
+        "utf-8",
+    )
+    subtitles = load_settings().subtitles
+    adult, children = subtitles.rules(), subtitles.rules("children")
+    assert subtitles.rules(language="ru") == adult.model_copy(update={"max_cps": 15})
+    assert subtitles.rules(language="en") == adult.model_copy(update={"max_line_chars": 37})
+    assert subtitles.rules(language="ky") == adult  # no changes for Kyrgyz
+    # On top of the chosen profile: children keep their own pace in English.
+    assert subtitles.rules("children", "en").max_cps == children.max_cps == 13
+    assert subtitles.rules("children", "en").max_line_chars == 37
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("ru: {max_cpz: 15}", ["subtitles.languages", "'max_cpz'", "did you mean max_cps?"]),
+        ("ru: {max_lines: 9}", ["subtitles.languages", "ru: max_lines", "less than or equal"]),
+        ("russian: {max_cps: 15}", ["'russian'", "two-letter code"]),
+    ],
+)
+def test_a_wrong_rule_for_a_language_is_named(
+    isolated_env: Path, text: str, words: list[str]
+) -> None:
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "voices.yaml").write_text(f"subtitles:\n  languages:\n    {text}\n", "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    for word in words:
+        assert word in str(caught.value)

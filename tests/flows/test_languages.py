@@ -95,6 +95,60 @@ def test_a_machine_translation_and_per_profile_captions(
     assert white_in_caption_band(square, middle) == 0
 
 
+def burned_lines(render: Path) -> list[str]:
+    """The caption lines of a render's ASS file (each Dialogue's text, split at its breaks)."""
+    dialogues = [
+        line.split(",", 9)[9]
+        for line in render.with_suffix(".ass").read_text("utf-8").splitlines()
+        if line.startswith("Dialogue:")
+    ]
+    return [part for text in dialogues for part in text.split("\\N")]
+
+
+def test_each_language_reads_under_its_own_rules(
+    isolated_env: Path, translate: FakeTranslate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`subtitles.languages` changes the rules of one language only: its track, its clip
+    subtitles and the captions burned in it; changing another's remakes only the other's."""
+    monkeypatch.setenv("VOICES_CLIPS__CAPTIONS_BY_PROFILE", '{"vertical": "en", "square": "ru"}')
+    monkeypatch.setenv("VOICES_SUBTITLES__LANGUAGES", '{"en": {"max_line_chars": 22}}')
+    drop(isolated_env, "address")
+
+    code, output = voices("run")
+
+    assert code == 0, output
+    [footage] = status()["footage"]
+    english, russian = (cues_of(footage["subtitles"][lang]["srt"]) for lang in ("en", "ru"))
+    assert check_rules(english, ReadingRules(max_line_chars=22)) == []
+    assert check_rules(russian, ReadingRules()) == []
+    longest = {
+        lang: max(len(line) for cue in cues for line in cue.lines)
+        for lang, cues in (("en", english), ("ru", russian))
+    }
+    assert longest["en"] <= 22 < longest["ru"]
+    [clip] = footage["clips"]
+    clip_en = cues_of(clip["subtitles"]["en"]["srt"])
+    assert clip_en and all(len(line) <= 22 for cue in clip_en for line in cue.lines)
+    vertical, square = (Path(clip["renders"][p]) for p in ("vertical", "square"))
+    assert max(len(line) for line in burned_lines(vertical)) <= 22  # English, burned
+    assert max(len(line) for line in burned_lines(square)) > 22  # Russian: square's 30
+
+    english_file = Path(footage["subtitles"]["en"]["srt"])
+    stamp, asked = english_file.stat().st_mtime_ns, len(translate.requests)
+    monkeypatch.setenv(
+        "VOICES_SUBTITLES__LANGUAGES", '{"en": {"max_line_chars": 22}, "ru": {"max_cps": 15}}'
+    )
+
+    assert voices("run")[0] == 0
+
+    [after] = status()["footage"]
+    assert after["subtitles"]["en"]["srt"] == str(english_file)  # English left as it was
+    assert english_file.stat().st_mtime_ns == stamp
+    assert after["subtitles"]["ru"]["srt"] != footage["subtitles"]["ru"]["srt"]
+    assert check_rules(cues_of(after["subtitles"]["ru"]["srt"]), ReadingRules(max_cps=15)) == []
+    assert len(translate.requests) == asked  # laid out again, not translated again
+
+
 def test_a_failing_service_leaves_the_footage_processed_and_is_tried_again(
     isolated_env: Path, translate: FakeTranslate
 ) -> None:

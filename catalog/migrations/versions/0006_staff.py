@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"  # TEMP: 0005 once it lands
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
