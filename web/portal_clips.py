@@ -36,6 +36,8 @@ class ClipView:
     duration_ms: int
     spoken: str | None
     subtitles: tuple[str, ...]
+    # Languages whose subtitles are a machine translation (labelled so on the page).
+    machine: tuple[str, ...]
     renders: tuple[str, ...]
     player: str
     footage_id: int
@@ -63,11 +65,13 @@ class Filters:
 
 def visible_clips(catalog: Catalog, partner_languages: Sequence[str]) -> list[ClipView]:
     """The clips the partner may see, newest approval first."""
-    views = [
-        _view(clip, footage)
-        for clip, footage in catalog.clips_with_footage("approved")
-        if _visible(clip, footage)
-    ]
+    machine: dict[int, tuple[str, ...]] = {}
+    views = []
+    for clip, footage in catalog.clips_with_footage("approved"):
+        if _visible(clip, footage):
+            if footage.id not in machine:
+                machine[footage.id] = machine_translated(catalog, footage.id)
+            views.append(_view(clip, footage, machine[footage.id]))
     views = [v for v in views if _in_languages(v, partner_languages)]
     return sorted(views, key=lambda v: (v.approved_at or _OLDEST, v.id), reverse=True)
 
@@ -93,8 +97,15 @@ def visible_clip(
     footage = catalog.footage(clip.footage_id)
     if not _visible(clip, footage):
         return None
-    view = _view(clip, footage)
+    view = _view(clip, footage, machine_translated(catalog, footage.id))
     return view if _in_languages(view, partner_languages) else None
+
+
+def machine_translated(catalog: Catalog, footage_id: int) -> tuple[str, ...]:
+    """The languages in which the footage's current subtitles are a machine's translation."""
+    source = {t.id: t.source for t in catalog.transcripts_of(footage_id)}
+    latest = {t.language: t.transcript_id for t in catalog.subtitle_tracks_of(footage_id)}
+    return tuple(sorted(lang for lang, tid in latest.items() if source.get(tid) == "translated"))
 
 
 def _visible(clip: ClipRecord, footage: FootageRecord) -> bool:
@@ -109,7 +120,7 @@ def _in_languages(view: ClipView, partner_languages: Sequence[str]) -> bool:
     return not partner_languages or any(code in partner_languages for code in view.languages)
 
 
-def _view(clip: ClipRecord, footage: FootageRecord) -> ClipView:
+def _view(clip: ClipRecord, footage: FootageRecord, machine: tuple[str, ...]) -> ClipView:
     renders = clip.renders
     downloads = [name for name in renders if name != PREVIEW]
     ordered = [p for p in PROFILES if p in downloads] + sorted(set(downloads) - set(PROFILES))
@@ -120,6 +131,7 @@ def _view(clip: ClipRecord, footage: FootageRecord) -> ClipView:
         duration_ms=clip.duration_ms,
         spoken=footage.language,
         subtitles=tuple(sorted(clip.subtitles)),
+        machine=tuple(lang for lang in machine if lang in clip.subtitles),
         renders=tuple(ordered),
         player=player_render(renders),
         footage_id=footage.id,

@@ -76,7 +76,7 @@ def card(view: ClipView, lang: str, credit: str) -> dict[str, Any]:
         {
             "src": f"{base}/subtitles/{code}.vtt",
             "lang": code,
-            "label": language_name(code, lang),
+            "label": _track_label(view, code, lang),
             "default": code == shown[0],
         }
         for code in view.subtitles
@@ -102,7 +102,7 @@ def card(view: ClipView, lang: str, credit: str) -> dict[str, Any]:
             for p in view.renders
         ],
         "subtitle_links": [
-            {"label": f"{language_name(code, lang)} {kind.upper()}", "href": href}
+            {"label": f"{_track_label(view, code, lang)} {kind.upper()}", "href": href}
             for code in view.subtitles
             for kind, href in (
                 ("srt", f"{base}/subtitles/{code}.srt?download=1"),
@@ -112,6 +112,12 @@ def card(view: ClipView, lang: str, credit: str) -> dict[str, Any]:
         "package": f"{base}/package.zip" if view.package else None,
         "thumbnail": f"{base}/thumbnail.jpg?download=1" if view.thumbnail else None,
     }
+
+
+def _track_label(view: ClipView, code: str, lang: str) -> str:
+    """The language's name, and when a machine translated it, that it did."""
+    name = language_name(code, lang)
+    return f"{name} ({messages(lang)['machine']})" if code in view.machine else name
 
 
 def usage(view: ClipView, lang: str) -> list[str]:

@@ -46,6 +46,28 @@ def world(
         fake.stop()
 
 
+def portal_page() -> str:
+    """The partner portal's page, in English, for a new partner."""
+    from fastapi.testclient import TestClient
+
+    from catalog.partners import add_partner
+    from config import load_settings
+    from pipeline.context import open_catalog
+    from web.portal import create_app
+
+    settings = load_settings()
+    catalog = open_catalog(settings)
+    try:
+        token = add_partner(catalog, "School 12", by="test")
+    finally:
+        catalog.close()
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    with TestClient(create_app(settings)) as portal:
+        page = portal.get("/", headers=headers)
+    assert page.status_code == 200
+    return page.text
+
+
 def test_burned_machine_translation_is_blocked_for_youtube_until_approved(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,6 +91,8 @@ def test_burned_machine_translation_is_blocked_for_youtube_until_approved(
     assert "machine translation into ru" in waiting["youtube"]["error"]
     assert command in waiting["youtube"]["error"] and russian["srt"] in waiting["youtube"]["error"]
     assert waiting["folder"]["status"] == "published"  # partners may have it as it is
+    page = portal_page()  # and the portal says what it is
+    assert "Russian (machine translation)" in page and "English (machine" not in page
 
     code, output = voices("translation", "list", str(footage["id"]))
     assert code == 0 and "translated" in output and "not on public" in output
