@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
 from tests.flows.test_languages import drop
 from tests.flows.world import publications
@@ -72,7 +73,9 @@ def test_burned_machine_translation_is_blocked_for_youtube_until_approved(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     youtube: FakeYouTube = world["youtube"]
+    telegram: FakeTelegram = world["telegram"]
     monkeypatch.setenv("VOICES_CLIPS__CAPTIONS_BY_PROFILE", '{"vertical": "ru"}')
+    monkeypatch.setenv("VOICES_TELEGRAM__ENABLED", "true")  # public too, also sent `vertical`
     assert voices("run")[0] == 0
     [footage] = status()["footage"]
     russian = footage["subtitles"]["ru"]
@@ -84,9 +87,10 @@ def test_burned_machine_translation_is_blocked_for_youtube_until_approved(
     code, output = voices("publish")
 
     assert code == 0, output
-    assert youtube.videos == {}
+    assert youtube.videos == {} and telegram.messages == []
     waiting = publications(clip["id"])
     assert waiting["youtube"]["status"] == "blocked"
+    assert waiting["telegram"]["status"] == "blocked"
     command = f"voices translation approve {footage['id']} ru --by NAME"
     assert "machine translation into ru" in waiting["youtube"]["error"]
     assert command in waiting["youtube"]["error"] and russian["srt"] in waiting["youtube"]["error"]
@@ -104,6 +108,11 @@ def test_burned_machine_translation_is_blocked_for_youtube_until_approved(
     [video] = youtube.videos.values()
     assert set(video.captions) == {"en", "ru"}
     assert publications(clip["id"])["youtube"]["status"] == "published"
+    # What the channels received is the render with Russian burned in.
+    vertical = Path(clip["renders"]["vertical"])
+    assert video.data == vertical.read_bytes()
+    assert [m.video for m in telegram.messages] == [vertical.read_bytes()]
+    assert "ru:" in vertical.with_suffix(".ass").read_text("utf-8")
     [footage] = status()["footage"]
     assert footage["subtitles"]["ru"]["reviewed_by"] == "Айгуль"
     approvals = [a for a in footage["audit"] if a["action"] == "approve_translation"]
