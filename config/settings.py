@@ -85,6 +85,8 @@ class TranslationSettings(Section):
     provider: Literal["none", "google"] = "none"
     translate_to: list[str] = Field(default_factory=lambda: ["ru", "en"])
     api_key: SecretStr = SecretStr("")  # from VOICES_TRANSLATION__API_KEY only
+    # Or a service account: its JSON key file (GOOGLE_APPLICATION_CREDENTIALS when empty).
+    credentials_file: str = ""
     api_endpoint: str = ""
     # Machine translation sends the interview's words to the provider: only for footage whose
     # consent lets it leave the organisation, unless this says otherwise.

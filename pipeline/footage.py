@@ -8,6 +8,7 @@ changed setting affects.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -72,7 +73,11 @@ from subtitles.translate import (
     timed_words,
     translate_segments,
 )
-from subtitles.translate_google import GoogleTranslator, google_translator
+from subtitles.translate_google import (
+    GoogleTranslator,
+    google_translator,
+    service_account_credentials,
+)
 from subtitles.weights import resolve_model
 
 log = logging.getLogger(__name__)
@@ -391,7 +396,12 @@ def translator_for(settings: Settings) -> GoogleTranslator:
     t = settings.translation
     if t.provider != "google":
         raise TranslationError(f"translation.provider is {t.provider!r}: no machine translation")
-    return google_translator(t.api_key.get_secret_value(), api_endpoint=t.api_endpoint or None)
+    key = t.api_key.get_secret_value()
+    credentials = None
+    account = t.credentials_file or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+    if not key and account:
+        credentials = service_account_credentials(Path(account).expanduser())
+    return google_translator(key, api_endpoint=t.api_endpoint or None, credentials=credentials)
 
 
 # corrections

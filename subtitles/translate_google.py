@@ -27,11 +27,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import google_auth_httplib2  # type: ignore[import-untyped]
 import httplib2  # type: ignore[import-untyped]
 from google.auth.credentials import Credentials
+from google.auth.exceptions import RefreshError
 from googleapiclient.discovery import Resource, build  # type: ignore[import-untyped]
 from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 from googleapiclient.model import JsonModel  # type: ignore[import-untyped]
@@ -83,6 +85,22 @@ def build_service(
     )
 
 
+def service_account_credentials(path: Path) -> Credentials:
+    """A service account's credentials from its JSON key file, for the translation scope.
+    Its token comes from the file's `token_uri` (Google's, unless the file says otherwise)."""
+    from google.oauth2 import service_account
+
+    try:
+        return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call,no-any-return]
+            str(path), scopes=SCOPES
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise TranslationError(
+            f"{path}: not a service account key file that can be read ({exc}); download the "
+            "account's JSON key again (Google Cloud console → IAM → Service accounts → Keys)"
+        ) from exc
+
+
 def google_translator(
     api_key: str | None,
     *,
@@ -93,9 +111,11 @@ def google_translator(
     """A `GoogleTranslator` with its own client, from an API key or OAuth credentials."""
     if not api_key and credentials is None:
         raise TranslationError(
-            "Google Cloud Translation needs an API key: create one (Google Cloud console → "
-            "APIs & Services → Credentials, in a project with the Cloud Translation API "
-            "enabled) and set VOICES_TRANSLATION__API_KEY, or set translation.provider to none"
+            "Google Cloud Translation needs an API key or a service account: create one "
+            "(Google Cloud console → APIs & Services → Credentials, in a project with the Cloud "
+            "Translation API enabled) and set VOICES_TRANSLATION__API_KEY, or "
+            "translation.credentials_file (or GOOGLE_APPLICATION_CREDENTIALS) to the service "
+            "account's JSON key file; or set translation.provider to none"
         )
     service = build_service(api_endpoint, credentials=credentials, timeout_s=timeout_s)
     return GoogleTranslator(service, api_key=api_key or None)
@@ -215,6 +235,12 @@ class GoogleTranslator:
             answer = request.execute(num_retries=0)
         except HttpError as exc:
             self._raise_for(exc, source, target)
+        except RefreshError as exc:  # a service account's token refused: a person must act
+            raise TranslationError(
+                "Google refused the service account's sign-in "
+                f"({self._scrub(str(exc))}): check that its key file is current and the "
+                "account may use the Cloud Translation API"
+            ) from exc
         except NETWORK_ERRORS as exc:
             raise _Retry(f"network: {type(exc).__name__}: {self._scrub(str(exc))}") from exc
         return _translations(answer, len(body["q"]))

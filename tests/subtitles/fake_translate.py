@@ -1,7 +1,8 @@
 """A local stand-in for Cloud Translation - Basic (v2), over plain HTTP on 127.0.0.1.
 
 It answers `POST /language/translate/v2` as Google documents it: a JSON body with `q` (a list),
-`target`, optional `source` and `format`, the API key as `?key=` or the `X-Goog-Api-Key` header;
+`target`, optional `source` and `format`, the API key as `?key=` or the `X-Goog-Api-Key` header
+(or a service account's OAuth token, from its JWT bearer grant at `/token`);
 `{"data": {"translations": [{"translatedText": ..., "detectedSourceLanguage": ...}]}}` back.
 Like the service it refuses, with Google's error JSON: a body wrapped in `{"data": ...}` (what
 the stock google-api-python-client sends, issue 418) as missing its text, more than 128 texts,
@@ -17,6 +18,7 @@ normally; `always` fails every request after those. `requests` records what arri
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import threading
@@ -33,6 +35,14 @@ MAX_BODY_BYTES = 100_000
 LANGUAGES = frozenset("en ru ky kk uz tg tr de fr es uk".split())
 PROJECT = "123456789012"
 _ENDS = ".!?…"
+
+
+SCOPE = "https://www.googleapis.com/auth/cloud-translation"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+
+
+def _b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def fake_translation(text: str, target: str) -> str:
@@ -169,13 +179,20 @@ class FakeTranslate:
     always: Fault | None = None
     requests: list[Received] = field(default_factory=list)
 
+    # A service account's public key (PEM): OAuth tokens for it come from `/token` (the JWT
+    # bearer grant) and open the API as a key does.
+    service_account_pem: bytes | None = None
+
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.tokens: set[str] = set()
         self._server = _Server(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/language/translate/"
+        origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"{origin}/language/translate/"
+        self.token_uri = f"{origin}/token"
 
     def start(self) -> FakeTranslate:
         self._thread.start()
@@ -203,6 +220,8 @@ class FakeTranslate:
     def handle(self, request: _Handler, body: bytes) -> Answer:
         parts = urlsplit(request.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if (request.command, parts.path) == ("POST", "/token"):
+            return self._token(body)
         try:
             fields = json.loads(body or b"{}")
         except ValueError:
@@ -221,6 +240,10 @@ class FakeTranslate:
         )
         try:
             key = query.get("key") or key_header
+            bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if not key and bearer:
+                with self._lock:
+                    key = API_KEY if bearer in self.tokens else "invalid-oauth-token"
             status, headers, payload = self._answer(
                 request.command, parts.path, key, fields, len(body)
             )
@@ -229,6 +252,46 @@ class FakeTranslate:
             raise
         self._record(dataclasses.replace(received, status=status))
         return status, headers, payload
+
+    def _token(self, body: bytes) -> Answer:
+        """Google's token endpoint for a service account: a signed JWT in, an access token out
+        (RS256 checked against `service_account_pem`, the audience and the scope too)."""
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return 400, {}, {"error": "unsupported_grant_type"}
+        try:
+            claims = self._verified(form.get("assertion", ""))
+        except ValueError as exc:
+            return 400, {}, {"error": "invalid_grant", "error_description": str(exc)}
+        # The audience is always Google's token endpoint, wherever the request is sent.
+        if claims.get("aud") != GOOGLE_TOKEN_AUDIENCE or SCOPE not in str(claims.get("scope")):
+            return 400, {}, {"error": "invalid_scope", "error_description": "bad aud or scope"}
+        token = f"ya29.fake-translate-{len(self.tokens) + 1}"
+        with self._lock:
+            self.tokens.add(token)
+        return 200, {}, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+    def _verified(self, assertion: str) -> dict[str, Any]:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+        if self.service_account_pem is None:
+            raise ValueError("no service account is known here")
+        try:
+            head, payload, signature = assertion.split(".")
+        except ValueError:
+            raise ValueError("not a JWT") from None
+        key = serialization.load_pem_public_key(self.service_account_pem)
+        assert isinstance(key, rsa.RSAPublicKey)
+        try:
+            key.verify(
+                _b64(signature), f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            raise ValueError("Invalid JWT Signature.") from None
+        claims: dict[str, Any] = json.loads(_b64(payload))
+        return claims
 
     def _record(self, received: Received) -> None:
         with self._lock:

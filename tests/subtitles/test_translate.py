@@ -540,3 +540,93 @@ def test_a_file_name_without_a_language_says_how_to_name_it(name: str) -> None:
 def test_an_srt_written_by_voices_imports_unchanged(tmp_path: Path) -> None:
     path = write_srt(SOURCE, tmp_path / "interview.ky.srt")
     assert import_translation(path, SOURCE, RULES) == SOURCE
+
+
+# -- a service account instead of an API key ------------------------------------------------
+
+
+def service_account_file(folder: Path, token_uri: str) -> tuple[Path, bytes]:
+    """A service account's JSON key file as Google issues it (its own RSA key, its token URI
+    on the stand-in); returns the file and the account's public key (PEM)."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    path = folder / "translator-sa.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "voices-test",
+                "private_key_id": "0123456789abcdef",
+                "private_key": private,
+                "client_email": "translator@voices-test.iam.gserviceaccount.com",
+                "client_id": "1234567890",
+                "token_uri": token_uri,
+            }
+        ),
+        "utf-8",
+    )
+    return path, public
+
+
+def test_a_service_account_signs_in_and_translates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config import load_settings
+    from pipeline.footage import translator_for
+
+    fake = FakeTranslate()
+    path, public = service_account_file(tmp_path, fake.token_uri)
+    fake.service_account_pem = public
+    fake.start()
+    try:
+        monkeypatch.setenv("VOICES_TRANSLATION__PROVIDER", "google")
+        monkeypatch.setenv("VOICES_TRANSLATION__API_ENDPOINT", fake.url)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+        translator = translator_for(load_settings())
+        try:
+            assert translator.translate(["Hello there."], "en", "ru") == [
+                fake.translation("Hello there.", "ru")
+            ]
+        finally:
+            translator.close()
+    finally:
+        fake.stop()
+    assert len(fake.tokens) == 1  # signed in once, with the account's own key
+    [sent] = fake.requests
+    assert sent.status == 200 and not sent.key_in_url and sent.key_header is None
+
+
+def test_a_service_account_google_refuses_says_what_to_check(tmp_path: Path) -> None:
+    from subtitles.translate_google import service_account_credentials
+
+    fake = FakeTranslate()
+    path, _ = service_account_file(tmp_path, fake.token_uri)
+    _, someone_else = service_account_file(tmp_path / "..", fake.token_uri)
+    fake.service_account_pem = someone_else  # the file's key is not the account's any more
+    fake.start()
+    try:
+        translator = google_translator(
+            None, api_endpoint=fake.url, credentials=service_account_credentials(path)
+        )
+        with pytest.raises(TranslationError, match="refused the service account's sign-in"):
+            translator.translate(["Hello there."], "en", "ru")
+        translator.close()
+    finally:
+        fake.stop()
+    assert fake.requests == []  # nothing reached the API without an identity
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}", "utf-8")
+    with pytest.raises(TranslationError, match=r"broken\.json: not a service account key file"):
+        service_account_credentials(broken)
