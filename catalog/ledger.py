@@ -352,6 +352,14 @@ def all_clip_ids(catalog: Catalog) -> list[int]:
     return clip_ids(catalog, decisions=CLIP_DECISIONS)
 
 
+def last_published(catalog: Catalog) -> datetime | None:
+    """When anything was last published, on any channel (None: never)."""
+    from sqlalchemy import func
+
+    with catalog.session() as s:
+        return as_utc(s.scalar(select(func.max(Publication.published_at))))
+
+
 def approved_clips(catalog: Catalog) -> list[tuple[int, datetime | None]]:
     """(clip id, publish_at) of every approved clip, oldest approval first."""
     with catalog.session() as s:

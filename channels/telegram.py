@@ -196,6 +196,14 @@ class TelegramChannel:
             )
         raise _status_error(reply.status, reply.said, where, by_hand)
 
+    def say(self, chat_id: str, text: str) -> None:
+        """A plain text message to a chat (an operator's, for notifications)."""
+        where = f"telegram: message to {chat_id}"
+        fields = {"chat_id": chat_id, "text": text[:4096], "disable_web_page_preview": "true"}
+        reply = self._retrying(lambda: self._call("sendMessage", where, data=fields))
+        if reply.status != 200:
+            raise _status_error(reply.status, reply.said, where)
+
     def _send_video(
         self, request: PublishRequest, fields: dict[str, str], thumbnail: bytes | None
     ) -> dict[str, Any]:

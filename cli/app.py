@@ -73,10 +73,14 @@ def _run(settings: Settings, config: Path | None) -> int:
     use_embedded_prefect(settings.workspace)
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
+    from flows.locks import outcome
     from flows.process import process_flow
 
     with _progress_bar():
-        summary = process_flow(str(settings.workspace), str(config) if config else None)
+        state = process_flow(
+            str(settings.workspace), str(config) if config else None, return_state=True
+        )
+        summary = outcome(state)
     _print_summary(summary)
     failed = any(f.status == "failed" or any(c.error for c in f.clips) for f in summary.footage)
     return 1 if failed else 0

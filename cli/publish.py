@@ -164,14 +164,20 @@ def publish(
     use_embedded_prefect(settings.workspace)
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
+    from flows.locks import outcome
     from flows.publish import publish_flow
 
-    summary = publish_flow(str(settings.workspace), str(config) if config else None)
+    state = publish_flow(
+        str(settings.workspace), str(config) if config else None, return_state=True
+    )
+    summary = outcome(state)
     if summary.note:
         console.print(f"[yellow]{summary.note}[/yellow]")
         raise typer.Exit(0)
     for line in summary.taken_down:
         console.print(f"[green]taken down[/green] {escape(line)}")
+    for line in summary.captions:
+        console.print(escape(line))
     for p in summary.published:
         console.print(
             escape(

@@ -235,6 +235,21 @@ class FolderSettings(Section):
     audience: Literal["public", "partners"] = "public"
 
 
+class NotifySettings(Section):
+    """Who hears about runs that failed, channels that stopped, posts to check, and silence.
+
+    `urls` are Apprise URLs (mailto://user:pass@example.org?to=ops@example.org, json://...,
+    and the many services Apprise knows); they carry passwords, so they are secrets: set them
+    in the environment (VOICES_NOTIFY__URLS='["mailto://..."]'). `telegram_chat_id` sends
+    through the bot already configured for publishing (telegram.token), to a chat of its own.
+    """
+
+    urls: list[SecretStr] = Field(default_factory=list)
+    telegram_chat_id: str = ""
+    # Say so when nothing was published for this many days while clips wait approved (0: never).
+    quiet_days: float = Field(default=7, ge=0)
+
+
 class ScheduleSettings(Section):
     timezone: str = "Asia/Bishkek"
     process_every_minutes: float = Field(default=15, gt=0)
@@ -325,6 +340,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     folder: FolderSettings = Field(default_factory=FolderSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     portal: PortalSettings = Field(default_factory=PortalSettings)
     studio: StudioSettings = Field(default_factory=StudioSettings)
 

@@ -18,7 +18,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
 
 Summary = TypeVar("Summary")
 
@@ -53,3 +56,20 @@ def skipped(summary: Summary, reason: str) -> Summary:
     from prefect.states import Completed
 
     return cast(Summary, Completed(name="Skipped", message=reason, data=summary))
+
+
+def failed(summary: Summary, problems: list[str]) -> Summary:
+    """What a flow returns when something it worked on failed: the state `Failed`, with the
+    problems as its message, carrying the summary. Prefect records the run as Failed (red in
+    the UI, what automations watch); `outcome` hands the summary to a caller of the flow."""
+    from prefect.states import Failed
+
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    shown = "; ".join(problems[:5]) + more
+    return cast(Summary, Failed(message=shown, data=summary))
+
+
+def outcome(state: State[Summary]) -> Summary:
+    """The summary a flow run returned, whether it ended Completed, Skipped or Failed (call
+    flows with `return_state=True` and pass the state here)."""
+    return cast(Summary, state.result(raise_on_failure=False))

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict
 
 from catalog.models import ClipRecord, FootageRecord, TranscriptRecord
 from config import load_settings
-from flows.locks import Busy, exclusive, skipped
+from flows.locks import Busy, exclusive, failed, skipped
 from pipeline import clips, footage
 from pipeline.context import Context
 from pipeline.footage import IngestResult, SubtitleResult
+from pipeline.notify import notify
 from pipeline.plan import (
     MAX_ATTEMPTS,
     FootageWork,
@@ -131,7 +132,23 @@ def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
         key="voices-process-summary",
         description="What this run ingested and processed",
     )
-    return summary
+    problems = failures(summary)
+    if not problems:
+        return summary
+    notify(settings, f"voices: {len(problems)} problem(s) in a processing run", problems)
+    return failed(summary, problems)
+
+
+def failures(summary: RunSummary) -> list[str]:
+    """What failed in a run, each with its footage and what to do."""
+    found = [f"{f.source_name}: {f.error}" for f in summary.footage if f.status == "failed"]
+    found += [
+        f"{f.source_name}, clip {c.clip_id}: {c.error}"
+        for f in summary.footage
+        for c in f.clips
+        if c.error
+    ]
+    return found
 
 
 def _process_all(ctx: Context) -> RunSummary:

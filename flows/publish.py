@@ -21,9 +21,10 @@ from catalog.ledger import clip_ids, decide, in_zone
 from catalog.models import PublicationRecord
 from channels.errors import AuthError, ChannelError, QuotaExceededError
 from config import Settings, load_settings
-from flows.locks import Busy, exclusive, skipped
+from flows.locks import Busy, exclusive, failed, skipped
 from pipeline import publishing, safeguarding
 from pipeline.context import Context
+from pipeline.notify import notify, quiet_for
 from pipeline.publishing import Target
 
 
@@ -66,7 +67,11 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
         key="voices-publish-summary",
         description="What this run published, with links",
     )
-    return summary
+    problems = [*summary.problems, *summary.failed]
+    if not problems:
+        return summary
+    notify(settings, f"voices: {len(problems)} problem(s) in a publishing run", problems)
+    return failed(summary, problems)
 
 
 @task(name="take down", cache_policy=NO_CACHE)
@@ -173,6 +178,13 @@ def check_flow(workspace: str, config_file: str | None = None) -> list[str]:
     YouTube refresh tokens die after 7 days). Fails, visibly in the UI, when one is unusable."""
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
     reached, problems = publishing.check_targets(settings)
+    ctx = Context.open(settings)
+    try:
+        quiet = quiet_for(ctx)
+    finally:
+        ctx.close()
+    if problems or quiet:
+        notify(settings, "voices: publishing needs a look", [*problems, *filter(None, [quiet])])
     if problems:
         raise RuntimeError("; ".join(problems))
     return reached

@@ -83,6 +83,7 @@ class FakeTelegram:
     delete_faults: dict[int, Fault] = field(default_factory=dict)
     clock: Callable[[], float] = time.time  # message dates, for the 48-hour delete window
     messages: list[PostedVideo] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (chat id, text) of sendMessage
     deleted: list[tuple[str, int]] = field(default_factory=list)  # (chat_id, message_id)
     calls: list[Call] = field(default_factory=list)
     _blocked_until: float = 0.0
@@ -151,6 +152,8 @@ class FakeTelegram:
         if method == "getMe":
             me = {"id": 123456789, "is_bot": True, "first_name": "Voices", "username": "voices_bot"}
             return _ok(me)
+        if method == "sendMessage":
+            return self._send_message(content_type, body)
         if method not in ("sendVideo", "deleteMessage"):
             return _error(404, "Not Found")
         if now < self._blocked_until:
@@ -170,6 +173,15 @@ class FakeTelegram:
             return _error(413, "Request Entity Too Large")
         answer = self._send_video(content_type, body, drop=fault == "drop")
         return Answer(502, _BAD_GATEWAY, "text/html") if fault == "502-posted" else answer
+
+    def _send_message(self, content_type: str, body: bytes) -> Answer:
+        """A text message (form-encoded, as httpx sends `data=`), kept in `texts`."""
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if not form.get("chat_id") or not form.get("text"):
+            return _error(400, "Bad Request: message text is empty")
+        self.texts.append((form["chat_id"], form["text"]))
+        message = {"message_id": len(self.texts), "chat": {"id": form["chat_id"]}}
+        return _ok(message | {"text": form["text"]})
 
     def _delete_message(self, content_type: str, body: bytes) -> Answer:
         if content_type.startswith("multipart/"):
