@@ -6,11 +6,12 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from subtitles.models import Transcript
-from tests.helpers import data
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, data
 
 # Local stand-ins for YouTube (TLS) and friends, shared by channel and flow tests.
 pytest_plugins = ["tests.channels.fixtures", "tests.flows.world"]
@@ -76,3 +77,16 @@ def bush_transcript(ct2_base_dir: Path) -> Transcript:
 
     options = TranscribeOptions(model=str(ct2_base_dir), model_label="base")  # detects English
     return transcribe(decode_audio(data("bush_columbia_address_2003.ogg")), options)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

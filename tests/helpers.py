@@ -139,3 +139,17 @@ def status() -> dict[str, Any]:
 
 def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["source_name"]: f for f in report["footage"]}
+
+
+# Debian's Chromium, driven by Playwright in the browser tests (the `browser` fixture); never a
+# downloaded browser.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

@@ -16,19 +16,9 @@ from typing import Any
 import pytest
 
 from config import load_settings
+from tests.helpers import CHROMIUM
 from tests.portal import CUE_TEXT, VIDEO, World, build_world, serve, wait_for_downloads
 from web.portal import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -59,18 +49,6 @@ def world(isolated_env: Path) -> World:
 def url(world: World) -> Iterator[str]:
     with serve(create_app(load_settings(world.workspace))) as base:
         yield base
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def play_until_subtitled(video: Any, seconds: float = 15) -> dict[str, Any]:

@@ -25,9 +25,8 @@ from catalog.store import Catalog
 from config import load_settings
 from flows.runs import RunOnDemand
 from tests.channels.fake_youtube import FakeYouTube
-from tests.helpers import data, voices
+from tests.helpers import CHROMIUM, data, voices
 from tests.portal import serve
-from tests.portal.test_browser import CHROMIUM, FLAGS
 from tests.studio import PASSWORD, add_accounts
 from web.studio import create_studio
 
@@ -76,18 +75,6 @@ def studio_url(
     runs = RunOnDemand(isolated_env)
     with serve(create_studio(settings, runs)) as base:
         yield base
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
