@@ -72,4 +72,5 @@ def failed(summary: Summary, problems: list[str]) -> Summary:
 def outcome(state: State[Summary]) -> Summary:
     """The summary a flow run returned, whether it ended Completed, Skipped or Failed (call
     flows with `return_state=True` and pass the state here)."""
-    return cast(Summary, state.result(raise_on_failure=False))
+    # `_sync`: Prefect would hand back a coroutine where it guesses an event loop is running.
+    return cast(Summary, state.result(raise_on_failure=False, _sync=True))  # type: ignore[call-overload]

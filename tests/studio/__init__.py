@@ -28,9 +28,19 @@ def add_accounts(catalog: Catalog) -> dict[str, str]:
     return tokens
 
 
+OPEN: list[httpx.Client] = []  # closed after each test (tests/studio/conftest.py)
+
+
+def http(base: str, **options: object) -> httpx.Client:
+    """An HTTP client on the studio, closed when the test ends (no socket left to the GC)."""
+    client = httpx.Client(base_url=base, timeout=30, **options)  # type: ignore[arg-type]
+    OPEN.append(client)
+    return client
+
+
 def sign_in(base: str, name: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
     """A browser signed in as `name`: the client (with its cookies) and the page's CSRF token."""
-    browser = httpx.Client(base_url=base, timeout=30)
+    browser = http(base)
     form = browser.get("/login")
     token = re.search(r'name="login_token" value="([^"]+)"', form.text)
     assert token, form.text

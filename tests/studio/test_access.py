@@ -14,7 +14,7 @@ from catalog.staff import disable_staff
 from catalog.store import Catalog
 from config import load_settings
 from tests.portal import World, build_world, serve
-from tests.studio import PASSWORD, add_accounts, csrf_of, sign_in
+from tests.studio import PASSWORD, add_accounts, csrf_of, http, sign_in
 from web.studio import create_studio
 from web.studio_auth import SESSION_COOKIE
 
@@ -43,7 +43,7 @@ def site(isolated_env: Path) -> Iterator[Site]:
 
 def api(site: Site, token: str | None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return httpx.Client(base_url=site.base, headers=headers, timeout=30)
+    return http(site.base, headers=headers)
 
 
 def a_clip(site: Site) -> int:
@@ -51,7 +51,7 @@ def a_clip(site: Site) -> int:
 
 
 def test_no_session_gets_the_sign_in_page_and_the_api_401(site: Site) -> None:
-    browser = httpx.Client(base_url=site.base, timeout=30)
+    browser = http(site.base)
     for page in ("/", "/publications", "/partners", "/audit", f"/footage/{1}"):
         answer = browser.get(page)
         assert answer.status_code == 303, page
@@ -70,7 +70,7 @@ def test_a_partner_token_opens_nothing(site: Site) -> None:
     assert api(site, partner).post(f"/api/v1/clips/{a_clip(site)}/approve").status_code == 401
     # Nor as the portal's cookie, nor as a studio cookie.
     for cookie in ("voices_token", SESSION_COOKIE):
-        browser = httpx.Client(base_url=site.base, cookies={cookie: partner}, timeout=30)
+        browser = http(site.base, cookies={cookie: partner})
         assert browser.get("/").status_code == 303
 
 
@@ -132,13 +132,13 @@ def test_forged_and_ended_sessions_are_refused(site: Site) -> None:
     real = browser.cookies[SESSION_COOKIE]
     forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
     for cookie in (forged, "", "x" * 43, site.tokens["abdul"]):
-        stranger = httpx.Client(base_url=site.base, cookies={SESSION_COOKIE: cookie}, timeout=30)
+        stranger = http(site.base, cookies={SESSION_COOKIE: cookie})
         assert stranger.get("/").status_code == 303, cookie
     assert browser.get("/").status_code == 200
     # Signing out ends it on the server, not only in this browser.
     csrf = csrf_of(browser.get("/").text)
     assert browser.post("/logout", data={"csrf": csrf}).status_code == 303
-    replay = httpx.Client(base_url=site.base, cookies={SESSION_COOKIE: real}, timeout=30)
+    replay = http(site.base, cookies={SESSION_COOKIE: real})
     assert replay.get("/").status_code == 303
     # Disabling an account ends its sessions and its API token at once.
     browser, _ = sign_in(site.base, "edna")
@@ -152,7 +152,7 @@ def test_forged_and_ended_sessions_are_refused(site: Site) -> None:
 
 
 def test_the_session_cookie_is_httponly_and_strict(site: Site) -> None:
-    browser = httpx.Client(base_url=site.base, timeout=30)
+    browser = http(site.base)
     form = browser.get("/login").text
     token = form.split('name="login_token" value="')[1].split('"')[0]
     answer = browser.post(
@@ -168,7 +168,7 @@ def test_the_session_cookie_is_httponly_and_strict(site: Site) -> None:
 
 
 def test_guessing_a_password_is_braked_per_account(site: Site) -> None:
-    browser = httpx.Client(base_url=site.base, timeout=30)
+    browser = http(site.base)
 
     def attempt(password: str) -> str:
         form = browser.get("/login").text
@@ -188,7 +188,7 @@ def test_guessing_a_password_is_braked_per_account(site: Site) -> None:
 
 
 def test_signing_in_goes_back_to_the_page_asked_for_and_only_here(site: Site) -> None:
-    browser = httpx.Client(base_url=site.base, timeout=30)
+    browser = http(site.base)
     asked = browser.get("/audit")
     assert asked.headers["location"] == "/login?next=/audit"
     for wanted, lands in (("/audit", "/audit"), ("//evil.example/", "/"), ("https://x.y/", "/")):

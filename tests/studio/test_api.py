@@ -17,7 +17,7 @@ from catalog.store import Catalog
 from config import load_settings
 from tests.helpers import data, status, voices
 from tests.portal import serve
-from tests.studio import add_accounts
+from tests.studio import add_accounts, http
 from tests.subtitles.test_align import grid_reference
 from web.studio import create_studio
 
@@ -50,7 +50,7 @@ def grid(
 
 
 def client(base: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    return http(base, headers={"Authorization": f"Bearer {token}"})
 
 
 def srt_text(path: str) -> str:
