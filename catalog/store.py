@@ -67,6 +67,11 @@ class Catalog:
         upgrade(self.engine, self.workspace)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
+    @property
+    def address(self) -> str:
+        """Which database this is, as a URL without its password (safe to print)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -92,6 +92,8 @@ class FootageReport(BaseModel):
 
 class StatusReport(BaseModel):
     footage: list[FootageReport]
+    # Which catalog this is read from (its URL, without a password).
+    catalog: str | None = None
 
 
 def status_report(catalog: Catalog, settings: Settings | None = None) -> StatusReport:
@@ -107,7 +109,8 @@ def status_report(catalog: Catalog, settings: Settings | None = None) -> StatusR
         for clip_id, taken in downloads_by_clip(catalog).items()
     }
     return StatusReport(
-        footage=[_footage(catalog, f, downloads, settings) for f in catalog.all_footage()]
+        footage=[_footage(catalog, f, downloads, settings) for f in catalog.all_footage()],
+        catalog=catalog.address,
     )
 
 

@@ -135,7 +135,10 @@ def test_status_json_keeps_its_shape(isolated_env: Path) -> None:
         add_footage(catalog, isolated_env, "shape", "public", [ADULT])
     finally:
         catalog.close()
-    [footage] = status()["footage"]
+    report = status()
+    # Which catalog it reads, never with a password in it.
+    assert report["catalog"] == f"sqlite:///{isolated_env / 'catalog.sqlite'}"
+    [footage] = report["footage"]
     assert {
         "id",
         "source_name",
