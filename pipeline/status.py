@@ -99,7 +99,22 @@ class StatusReport(BaseModel):
 def status_report(catalog: Catalog, settings: Settings | None = None) -> StatusReport:
     """The report; with the settings, it also marks the tracks that are machine drafts in a
     language the model hears badly (`draft`), for a person to correct."""
-    downloads = {
+    downloads = _downloads(catalog)
+    return StatusReport(
+        footage=[_footage(catalog, f, downloads, settings) for f in catalog.all_footage()],
+        catalog=catalog.address,
+    )
+
+
+def footage_report(
+    catalog: Catalog, footage_id: int, settings: Settings | None = None
+) -> FootageReport:
+    """One footage's entry of the report, read alone (the studio's page of it)."""
+    return _footage(catalog, catalog.footage(footage_id), _downloads(catalog), settings)
+
+
+def _downloads(catalog: Catalog) -> dict[int, list[DownloadReport]]:
+    return {
         clip_id: [
             DownloadReport(
                 partner=d.partner, file=d.file, at=d.at.isoformat(), bytes=d.bytes, how=d.how
@@ -108,10 +123,6 @@ def status_report(catalog: Catalog, settings: Settings | None = None) -> StatusR
         ]
         for clip_id, taken in downloads_by_clip(catalog).items()
     }
-    return StatusReport(
-        footage=[_footage(catalog, f, downloads, settings) for f in catalog.all_footage()],
-        catalog=catalog.address,
-    )
 
 
 def _footage(

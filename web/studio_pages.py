@@ -26,7 +26,7 @@ from catalog.partners import revoke_partner as revoke_partner_token
 from catalog.staff import AccountLocked, set_language, sign_in, sign_out
 from pipeline.editing import EditError, SegmentText, add_clip, correct_segments, describe
 from pipeline.packages import update_package
-from pipeline.status import FootageReport, status_report
+from pipeline.status import FootageReport, footage_report, status_report
 from web.studio_auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -195,9 +195,7 @@ def page_routes(studio: Studio) -> APIRouter:
     @router.get("/footage/{footage_id}", response_class=HTMLResponse)
     def footage_page(request: Request, footage_id: int, who: Who) -> Response:
         record = studio.catalog.footage(footage_id)
-        report = next(
-            f for f in status_report(studio.catalog, studio.settings).footage if f.id == footage_id
-        )
+        report = footage_report(studio.catalog, footage_id, studio.settings)
         found = studio.transcript(footage_id)
         segments = found[1].segments if found else ()
         source = found[0].source if found else None
@@ -445,15 +443,7 @@ def page_routes(studio: Studio) -> APIRouter:
 
     @router.get("/media/footage/{footage_id}/{language}.vtt")
     def footage_vtt(footage_id: int, language: str, who: Who) -> Response:
-        report = next(
-            (
-                f
-                for f in status_report(studio.catalog, studio.settings).footage
-                if f.id == footage_id
-            ),
-            None,
-        )
-        files = report.subtitles.get(language) if report else None
+        files = footage_report(studio.catalog, footage_id, studio.settings).subtitles.get(language)
         if not files:
             raise HTTPException(404)
         return FileResponse(

@@ -15,7 +15,7 @@ from config import Settings
 from flows.runs import RunOnDemand
 from pipeline.context import Context
 from pipeline.editing import Transcript, transcript_in_use
-from pipeline.status import ClipReport, status_report
+from pipeline.status import ClipReport, footage_report
 from web.studio_text import LANG_COOKIE, NAMES, choose, gettext_for, languages
 
 if TYPE_CHECKING:
@@ -53,10 +53,8 @@ class Studio:
 
     def clip_report(self, clip_id: int) -> ClipReport:
         clip = self.catalog.clip(clip_id)
-        for footage in status_report(self.catalog, self.settings).footage:
-            if footage.id == clip.footage_id:
-                return next(c for c in footage.clips if c.id == clip_id)
-        raise LookupError(f"no clip {clip_id}")
+        footage = footage_report(self.catalog, clip.footage_id, self.settings)
+        return next(c for c in footage.clips if c.id == clip_id)
 
     def publications(self) -> list[PublicationOut]:
         from catalog.ledger import publications_of
