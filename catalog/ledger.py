@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 
 from catalog import audit
 from catalog.models import (
@@ -86,13 +86,35 @@ def _change(
         return _record(row)
 
 
-def mark_uploading(catalog: Catalog, publication_id: int) -> PublicationRecord:
-    """Written before the remote call: one more attempt, which may reach the remote."""
+def mark_uploading(catalog: Catalog, read: PublicationRecord) -> PublicationRecord | None:
+    """Written before the remote call: one more attempt, which may reach the remote.
 
-    def change(row: Publication) -> None:
-        row.status, row.attempts, row.error = "uploading", row.attempts + 1, ""
+    A compare-and-set, so that two publishers (on two machines, with no lock in common) never
+    both post: the row changes only while it is still as `read` found it (same status, same
+    attempts) and its clip is still approved. None: it was not, because another publisher took
+    it first or a person decided again; this one must not call the channel.
 
-    return _change(catalog, publication_id, change)
+    It cannot tell a live upload from one a crash cut short (both are `uploading`): a publisher
+    that reads the row after another took it settles it as after a crash. One publishing run at
+    a time (flows.publish) keeps that from happening.
+    """
+    approved = exists().where(Clip.id == Publication.clip_id, Clip.status == "approved")
+    take = (
+        update(Publication)
+        .where(
+            Publication.id == read.id,
+            Publication.status == read.status,
+            Publication.attempts == read.attempts,
+            approved,
+        )
+        .values(status="uploading", attempts=read.attempts + 1, error="")
+    )
+    with catalog.session() as s:
+        # A plain UPDATE and its row count, the same on SQLite and PostgreSQL (a second writer
+        # waits for the first, then finds the row changed and matches nothing).
+        if s.connection().execute(take).rowcount != 1:
+            return None
+        return _record(s.get_one(Publication, read.id))
 
 
 def save_session(catalog: Catalog, publication_id: int, session: UploadSession) -> None:

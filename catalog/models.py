@@ -174,6 +174,7 @@ class FootageRecord(Record):
     media_info: MediaInfo | None
     clips_key: str
     attempts: int = 0
+    processed_by: str = ""  # the worker that last brought it up to date
     created_at: datetime | None = None  # when it was first seen in the inbox
 
     @property

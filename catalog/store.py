@@ -147,11 +147,16 @@ class Catalog:
             query = select(Footage.fingerprint).where(Footage.status == "held")
             return set(s.scalars(query))
 
-    def mark_footage(self, footage_id: int, status: FootageStatus, error: str = "") -> None:
-        """The outcome of processing: `processed` (with a note, if any) or `failed` and why."""
+    def mark_footage(
+        self, footage_id: int, status: FootageStatus, error: str = "", by: str = ""
+    ) -> None:
+        """The outcome of processing: `processed` (with a note, if any) or `failed` and why;
+        `by`: the worker that processed it."""
         with self.session() as s:
             row = _get(s, Footage, footage_id)
             row.status, row.error = status, error
+            if by:
+                row.processed_by = by
 
     def set_sidecar(self, footage_id: int, sidecar: Sidecar) -> FootageRecord:
         """What staff now say of the footage (consent, people, redactions...)."""
@@ -463,6 +468,7 @@ class Catalog:
             media_info=MediaInfo.model_validate(row.media_info) if row.media_info else None,
             clips_key=row.clips_key,
             attempts=row.attempts,
+            processed_by=row.processed_by,
             created_at=as_utc(row.created_at),
         )
 

@@ -68,6 +68,8 @@ class Footage(Base):
     # Processing runs that started on this footage and did not finish (a crash, the OOM
     # killer): after a few, it waits for a person instead of stopping every run.
     attempts: Mapped[int] = mapped_column(default=0)
+    # The worker that last brought it up to date (`VOICES_WORKER`, or the machine's name).
+    processed_by: Mapped[str] = mapped_column(Text, default="")
     sidecar: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -292,3 +294,15 @@ class StaffToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Lease(Base):
+    """Work one process holds for a while (`catalog.leases`): a footage being processed, the
+    inbox being filed. Taken by compare-and-set; lapses when the holder stops renewing it."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime] = mapped_column()
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)

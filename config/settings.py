@@ -29,6 +29,9 @@ from media.profiles import Branding, EncodeSettings, RenderProfile
 from subtitles.models import ReadingRules
 
 WORKSPACE_CONFIG_NAME = "voices.yaml"
+# Written by `voices cluster start` (the cluster's catalog and Prefect server), read before
+# voices.yaml, which may override it.
+CLUSTER_CONFIG_NAME = "cluster.yaml"
 
 _yaml_layers: ContextVar[tuple[dict[str, Any], ...]] = ContextVar("voices_yaml_layers", default=())
 
@@ -235,6 +238,23 @@ class FolderSettings(Section):
     audience: Literal["public", "partners"] = "public"
 
 
+class ClusterSettings(Section):
+    """Work spread over workers: the cluster's Prefect server and pool, and how long a
+    worker's hold on a footage lasts (`catalog.leases`)."""
+
+    api_url: str = ""
+    pool: str = Field(default="voices", min_length=1)
+    lease_seconds: float = Field(default=120, ge=5, le=3600)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("use the Prefect API address, e.g. http://10.0.0.5:4200/api")
+        return url
+
+
 class NotifySettings(Section):
     """Who hears about runs that failed, channels that stopped, posts to check, and silence.
 
@@ -341,6 +361,7 @@ class Settings(BaseSettings):
     folder: FolderSettings = Field(default_factory=FolderSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     portal: PortalSettings = Field(default_factory=PortalSettings)
     studio: StudioSettings = Field(default_factory=StudioSettings)
 
@@ -415,6 +436,8 @@ def load_settings(
     layers = [defaults()]
     ws = workspace or Path(os.environ.get("VOICES_WORKSPACE") or layers[0]["workspace"])
     user_file = config_file or ws / WORKSPACE_CONFIG_NAME
+    if (ws / CLUSTER_CONFIG_NAME).exists():
+        layers.append(read_yaml(ws / CLUSTER_CONFIG_NAME))
     if config_file is not None and not config_file.exists():
         raise ConfigError(f"{config_file}: no such settings file.")
     if user_file.exists():

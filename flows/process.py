@@ -3,21 +3,32 @@
 Tasks are thin: each calls one function of `pipeline/`. The run's work comes from one plan
 (`pipeline.plan`), computed after the inbox is filed. One footage failing never stops the
 others; it is marked failed with its reason and retried on the next run.
+
+Work is shared by leases in the catalog (`catalog.leases`), not by a lock on the workspace: the
+inbox is filed by one run at a time, and each footage is worked on by the one run that leased
+it. Two runs at once (a person's and a scheduled one, or many workers of a cluster) split the
+footage between them; a worker that dies leaves its footage to others once its lease lapses.
+In a cluster, `process_flow(dispatch=True)` turns each footage into a run of `footage_flow`
+for any free worker.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
 
+from catalog import leases
+from catalog.leases import INBOX, footage_lease
 from catalog.models import ClipRecord, FootageRecord, TranscriptRecord
-from config import load_settings
-from flows.locks import Busy, exclusive, failed, skipped
+from config import Settings, load_settings
+from flows.locks import failed, skipped
 from pipeline import clips, footage
+from pipeline.claims import Holding, worker_name
 from pipeline.context import Context
 from pipeline.footage import IngestResult, SubtitleResult
 from pipeline.notify import notify
@@ -32,6 +43,12 @@ from pipeline.plan import (
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
 from subtitles.translate import TranslationError
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
+
+# The deployment that processes one footage, for a cluster's workers (`flows.cluster`).
+FOOTAGE_DEPLOYMENT = "voices-footage/footage"
 
 
 class ClipResult(BaseModel):
@@ -62,6 +79,8 @@ class RunSummary(BaseModel):
     note: str = ""
     # True when another run held the work and this one did nothing.
     skipped: bool = False
+    # Flow runs of the `footage` deployment this run created (a cluster), by id.
+    dispatched: tuple[str, ...] = ()
 
 
 def _transient(_task: object, _run: object, state: object) -> bool:
@@ -118,15 +137,50 @@ def render_task(ctx: Context, clip_id: int) -> ClipRecord:
 
 
 @flow(name="voices-process")
-def process_flow(workspace: str, config_file: str | None = None) -> RunSummary:
-    """Ingest everything new in the inbox and bring all footage up to date with the settings."""
+def process_flow(
+    workspace: str, config_file: str | None = None, dispatch: bool = False, batch: str = ""
+) -> RunSummary:
+    """Ingest everything new in the inbox and bring all footage up to date with the settings.
+
+    With `dispatch` (a cluster: `voices run` and the scheduled run), each footage that needs
+    work becomes a run of the `footage` deployment, for whichever worker is free, tagged with
+    `batch` when given; without it (one machine), this run does the work itself. Either way
+    every footage is leased while worked on, so runs and workers never do the same one twice.
+    """
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    ctx = Context.open(settings)
     try:
-        with exclusive(settings.workspace, "process"):
-            summary = _process_all(Context.open(settings))
-    except Busy as exc:
-        get_run_logger().warning(str(exc))
-        return skipped(RunSummary(note=str(exc), skipped=True), str(exc))
+        with Holding(ctx.catalog, settings.cluster.lease_seconds) as held:
+            summary = _process_all(ctx, held, dispatch, batch, config_file)
+    finally:
+        ctx.close()
+    if summary.skipped:
+        get_run_logger().warning(summary.note)
+        return skipped(summary, summary.note)
+    return _finish(settings, summary)
+
+
+@flow(name="voices-footage")
+def footage_flow(workspace: str, footage_id: int, config_file: str | None = None) -> RunSummary:
+    """Bring one footage up to date: the unit of work a cluster's workers share."""
+    settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    ctx = Context.open(settings)
+    try:
+        with Holding(ctx.catalog, settings.cluster.lease_seconds) as held:
+            work = next((w for w in make_plan(ctx).footage if w.footage.id == footage_id), None)
+            if work is None:
+                summary = RunSummary(note=f"footage {footage_id} is up to date", skipped=True)
+            else:
+                summary = _claimed(ctx, held, [work])
+    finally:
+        ctx.close()
+    if summary.skipped:
+        get_run_logger().info(summary.note)
+        return skipped(summary, summary.note)
+    return _finish(settings, summary)
+
+
+def _finish(settings: Settings, summary: RunSummary) -> RunSummary:
     create_markdown_artifact(
         markdown=summary_markdown(summary),
         key="voices-process-summary",
@@ -151,14 +205,76 @@ def failures(summary: RunSummary) -> list[str]:
     return found
 
 
-def _process_all(ctx: Context) -> RunSummary:
-    try:
-        ingested = ingest_task(ctx)
-        plan = make_plan(ctx)
-        results = tuple(_process_one(ctx, work) for work in plan.footage)
-    finally:
-        ctx.close()
-    return RunSummary(ingested=tuple(ingested), footage=results)
+def _process_all(
+    ctx: Context, held: Holding, dispatch: bool, batch: str, config_file: str | None
+) -> RunSummary:
+    notes = []
+    if held.take(INBOX):
+        try:
+            ingested = ingest_task(ctx)
+        finally:
+            held.release(INBOX)
+    else:  # another run files it now; what it files, it (or the next run) processes
+        ingested = []
+        notes.append("another run is filing the inbox")
+    plan = make_plan(ctx)
+    if dispatch:
+        return _dispatch(ctx, plan.footage, batch, config_file, tuple(ingested), notes)
+    summary = _claimed(ctx, held, list(plan.footage))
+    notes += [summary.note] if summary.note else []
+    busy = summary.skipped and not ingested
+    return RunSummary(
+        ingested=tuple(ingested), footage=summary.footage, note="; ".join(notes), skipped=busy
+    )
+
+
+def _claimed(ctx: Context, held: Holding, work: list[FootageWork]) -> RunSummary:
+    """Process each footage this run can lease; leave the others to their holders."""
+    results, taken = [], []
+    for item in work:
+        name = footage_lease(item.footage.id)
+        if not held.take(name):
+            taken.append(item.footage.source_name)
+            continue
+        try:
+            results.append(_process_one(ctx, item))
+        finally:
+            held.release(name)
+    note = f"other runs are working on {', '.join(taken)}" if taken else ""
+    return RunSummary(footage=tuple(results), note=note, skipped=bool(taken) and not results)
+
+
+def _dispatch(
+    ctx: Context,
+    work: tuple[FootageWork, ...],
+    batch: str,
+    config_file: str | None,
+    ingested: tuple[IngestResult, ...],
+    notes: list[str],
+) -> RunSummary:
+    """A run of the `footage` deployment for each footage no worker holds now."""
+    from prefect.deployments import run_deployment
+
+    busy = leases.live(ctx.catalog, "footage:")
+    runs = []
+    for item in work:
+        if footage_lease(item.footage.id) in busy:
+            notes.append(f"{item.footage.source_name} is being processed")
+            continue
+        run = run_deployment(
+            FOOTAGE_DEPLOYMENT,
+            parameters={
+                "workspace": str(ctx.settings.workspace),
+                "footage_id": item.footage.id,
+                "config_file": config_file,
+            },
+            timeout=0,
+            as_subflow=False,
+            tags=[batch] if batch else None,
+            flow_run_name=f"footage {item.footage.id}: {item.footage.source_name}"[:120],
+        )
+        runs.append(str(cast("FlowRun", run).id))
+    return RunSummary(ingested=ingested, note="; ".join(notes), dispatched=tuple(runs))
 
 
 def _process_one(ctx: Context, work: FootageWork) -> FootageResult:
@@ -217,7 +333,7 @@ def _work_on(ctx: Context, work: FootageWork) -> FootageResult:
     except Exception as exc:  # one footage's failure must not stop the others
         return _failed(ctx, record, str(exc))
     note = "; ".join(problems)
-    ctx.catalog.mark_footage(record.id, "processed", note)
+    ctx.catalog.mark_footage(record.id, "processed", note, by=worker_name())
     return FootageResult(
         footage_id=record.id,
         source_name=record.source_name,

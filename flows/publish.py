@@ -3,18 +3,27 @@
 `publish_flow` publishes every approved, due clip once per channel. A quota or authorisation
 error stops that channel for the run (the rest go on); any other channel error fails that one
 publication, which the ledger records and the next run takes up again.
+
+Never twice, in three layers: one run at a time per workspace (a lock file), one at a time per
+Prefect API (the global concurrency limit `voices-publish`, for machines that share no
+filesystem lock), and under both, the ledger's compare-and-set before every remote call
+(`catalog.ledger.mark_uploading`): of two publishers that read the same row, one posts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.settings import get_current_settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.ledger import clip_ids, decide, in_zone
@@ -26,6 +35,12 @@ from pipeline import publishing, safeguarding
 from pipeline.context import Context
 from pipeline.notify import notify, quiet_for
 from pipeline.publishing import Target
+
+# Prefect's global concurrency limit that keeps publishing runs on different machines apart;
+# an operator creates it once: `prefect gcl create voices-publish --limit 1`.
+PUBLISH_LIMIT = "voices-publish"
+# How long a run waits for its slot before stepping aside, as it does from a held lock file.
+PUBLISH_LIMIT_WAIT_S = 5.0
 
 
 class PublishSummary(BaseModel):
@@ -43,7 +58,7 @@ class PublishSummary(BaseModel):
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_task(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
+def publish_task(ctx: Context, clip_id: int, target: Target) -> PublicationRecord | None:
     """No retries here: each channel retries transient faults itself, with backoff, and the
     next run resumes from the ledger; a second layer would multiply uploads."""
     return publishing.publish_clip(ctx, clip_id, target)
@@ -55,7 +70,7 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
     logger = get_run_logger()
     settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
     try:
-        with exclusive(settings.workspace, "publish"):
+        with one_publisher(settings.workspace):
             summary = _publish_all(Context.open(settings), settings)
     except Busy as exc:  # two publishers at once could both post the same clip
         logger.warning(str(exc))
@@ -72,6 +87,37 @@ def publish_flow(workspace: str, config_file: str | None = None) -> PublishSumma
         return summary
     notify(settings, f"voices: {len(problems)} problem(s) in a publishing run", problems)
     return failed(summary, problems)
+
+
+@contextmanager
+def one_publisher(workspace: Path) -> Iterator[None]:
+    """Hold the publishing work for this run, or raise Busy.
+
+    The lock file keeps runs on one machine (or on one shared workspace) apart. Machines with
+    no lock in common share a Prefect API, so a run there also takes a slot of PUBLISH_LIMIT,
+    for the whole run rather than per channel: takedowns and caption refreshes must not run
+    twice either, and a run that reads a row another run is uploading takes it for an upload a
+    crash cut short (the ledger cannot tell the two apart). A limit nobody created is skipped,
+    with Prefect's warning that it does not exist (`strict=False`), rather than stopping
+    publishing: the ledger's compare-and-set still keeps two runs that read a clip at the same
+    moment from both posting it.
+
+    Without a configured API (`voices publish` on Prefect's embedded one, which lives and dies
+    with this process) there is no other machine to keep apart: the limit is not asked for,
+    which would only cost a request and that warning on every run.
+    """
+    with exclusive(workspace, "publish"), ExitStack() as held:
+        if get_current_settings().api.url:
+            try:
+                held.enter_context(
+                    concurrency(PUBLISH_LIMIT, occupy=1, timeout_seconds=PUBLISH_LIMIT_WAIT_S)
+                )
+            except TimeoutError as exc:  # another run holds the slot
+                raise Busy(
+                    f"another publishing run holds Prefect's '{PUBLISH_LIMIT}' concurrency "
+                    "limit; try again later"
+                ) from exc
+        yield
 
 
 @task(name="take down", cache_policy=NO_CACHE)
@@ -96,6 +142,8 @@ def _publish_all(ctx: Context, settings: Settings) -> PublishSummary:
                 continue
             try:
                 record = publish_task(ctx, clip_id, target)
+                if record is None:  # another publisher's, reported by its own run
+                    continue
                 published.append(record)
                 if record.status == "unconfirmed":
                     failed.append(f"clip {clip_id} on {record.channel}: {record.error}")

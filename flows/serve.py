@@ -1,11 +1,5 @@
-"""`voices serve`: the deployments with their schedules, run by a child it supervises.
-
-    voices-process/process   every `schedule.process_every_minutes`: ingest and process
-    voices-publish/publish   on `schedule.publish_cron` in `schedule.timezone`: publish
-    voices-review/review     no schedule: run it from the UI to approve clips there
-    voices-check/check       daily on `schedule.check_cron`: are the channels' tokens still good?
-
-`prefect.yaml` declares the same deployments for a work pool, for when one machine is not enough.
+"""`voices serve`: the deployments with their schedules (`flows.deployments`), run by a child
+it supervises. For more than one machine, `voices cluster` deploys the same to a work pool.
 """
 
 from __future__ import annotations
@@ -15,15 +9,14 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
-from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from config import Settings, load_settings
 from flows.server import ignore_stop_signals, local_prefect_server, start_child, stop_child
 
 if TYPE_CHECKING:
-    from prefect.deployments.runner import RunnerDeployment
+    pass
 
 
 def serve(
@@ -79,32 +72,10 @@ def _stop_as_on_ctrl_c(_signal: int, _frame: object) -> None:
 
 def _serve(settings: Settings, config_file: Path | None) -> None:
     from prefect import serve as prefect_serve
-    from prefect.schedules import Cron
 
-    from flows.process import process_flow
-    from flows.publish import check_flow, publish_flow, review_flow
+    from flows.deployments import deployments
 
-    parameters = {
-        "workspace": str(settings.workspace),
-        "config_file": str(config_file) if config_file else None,
-    }
-    every = timedelta(minutes=settings.schedule.process_every_minutes)
-    deployments = [
-        process_flow.to_deployment(name="process", interval=every, parameters=parameters),
-        publish_flow.to_deployment(
-            name="publish",
-            parameters=parameters,
-            schedules=[Cron(settings.schedule.publish_cron, timezone=settings.schedule.timezone)],
-        ),
-        review_flow.to_deployment(name="review", parameters={"workspace": str(settings.workspace)}),
-        check_flow.to_deployment(
-            name="check",
-            parameters=parameters,
-            schedules=[Cron(settings.schedule.check_cron, timezone=settings.schedule.timezone)],
-        ),
-    ]
-    # to_deployment is sync-or-async in Prefect's types; called here it returns the deployment.
-    prefect_serve(*[cast("RunnerDeployment", d) for d in deployments])
+    prefect_serve(*deployments(settings, config_file))
 
 
 if __name__ == "__main__":  # the runner, started by `serve` with PREFECT_API_URL set

@@ -2,8 +2,8 @@
 
 Schedules need a real Prefect API: the embedded one never fires them. When no
 `PREFECT_API_URL` is configured, `voices serve` runs `prefect server start` on 127.0.0.1 with
-its SQLite database in the workspace, and stops it on exit. This module and `media.ffmpeg` are
-the only places that start processes.
+its SQLite database in the workspace, and stops it on exit. This module, `flows.cluster` and
+`media.ffmpeg` are the only places that start processes.
 
 Nothing `voices serve` starts outlives it:
 - each child runs in a process group of its own (`start_child`), and the whole group is stopped

@@ -189,8 +189,10 @@ def fit_for_channel(request: PublishRequest, channel: Channel) -> PublishRequest
     return request.model_copy(update={"video": video})
 
 
-def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecord:
-    """Publish one clip on one channel, with the ledger around the call."""
+def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecord | None:
+    """Publish one clip on one channel, with the ledger around the call. None: another
+    publisher took this publication after this one read it (or a person decided again in
+    between); the channel was not called, and the work is not this run's to report."""
     clip = ctx.catalog.clip(clip_id)
     footage = ctx.catalog.footage(clip.footage_id)
     record = publication(ctx.catalog, clip_id, target.channel.name)
@@ -213,8 +215,18 @@ def publish_clip(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
         settled = _ask_remote(ctx, record, target.channel, request)
         if settled is not None:
             return settled
-    record = mark_uploading(ctx.catalog, record.id)
-    return _call(ctx, record, target, request)
+    taken = mark_uploading(ctx.catalog, record)
+    if taken is None:
+        now = publication(ctx.catalog, clip_id, record.channel)
+        log.info(
+            "clip %d on %s: taken by another publisher, or decided again, since this one read "
+            "it (%s now); not posted from here",
+            clip_id,
+            record.channel,
+            now.status,
+        )
+        return None
+    return _call(ctx, taken, target, request)
 
 
 def _ask_remote(

@@ -88,6 +88,8 @@ class FootageReport(BaseModel):
     subtitles: dict[str, dict[str, str | bool | None]]
     clips: list[ClipReport]
     audit: list[AuditReport] = []
+    # The worker that last brought it up to date (None: not processed yet).
+    processed_by: str | None = None
 
 
 class StatusReport(BaseModel):
@@ -157,6 +159,7 @@ def _footage(
         consent=footage.consent,
         sha256=footage.sha256,
         path=str(footage.library_path or footage.path),
+        processed_by=footage.processed_by or None,
         transcript=str(transcripts[-1].path) if transcripts else None,
         subtitles=subtitles,
         clips=[

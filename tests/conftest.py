@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,41 @@ def isolated_env(
     monkeypatch.setenv("PREFECT_HOME", str(session_dir / "prefect"))
     monkeypatch.chdir(tmp_path)
     return workspace
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server (the system's, as `voices cluster` starts it) for the session,
+    in a folder its user can reach; tests make databases in it (`fresh_database`)."""
+    import tempfile
+
+    from flows.cluster import Postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="voices-pg-"))
+    folder.chmod(0o755)
+    server = Postgres.create(folder / "data")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_database(postgres: Any, request: pytest.FixtureRequest) -> str:
+    """The URL of a new, empty PostgreSQL database for one test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    postgres.ensure_database(name)
+    import psycopg
+
+    with psycopg.connect(postgres.url(name, "postgresql"), autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+    url: str = postgres.url(name)
+    return url
 
 
 @pytest.fixture(scope="session")

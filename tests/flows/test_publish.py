@@ -91,17 +91,17 @@ def test_a_crash_mid_upload_is_settled_by_asking_or_by_a_person(
     catalog = open_catalog(load_settings())
     try:
         _, (clip, second) = add_footage(catalog, isolated_env, "crash", "public", [ADULT])
+        assert voices("approve", str(clip), str(second))[0] == 0
         # The process was killed mid-call on both channels: YouTube had stored the video,
         # Telegram may or may not have posted it. The ledger says "uploading" for both.
         for channel in ("youtube", "telegram"):
             record = publication(catalog, clip, channel)
-            mark_uploading(catalog, record.id)
+            assert mark_uploading(catalog, record) is not None
         youtube_marker = publication(catalog, clip, "youtube").marker
         youtube.seed_videos(1, description=f"earlier upload\n\nref: {youtube_marker}")
         [seeded] = youtube.videos
     finally:
         catalog.close()
-    assert voices("approve", str(clip), str(second))[0] == 0
     youtube.faults.quota_on_insert = True  # and today's YouTube quota is spent
 
     code, output = voices("publish")

@@ -10,8 +10,10 @@ import pytest
 import srt
 import webvtt
 
+from catalog import leases
+from catalog.leases import INBOX
+from catalog.store import Catalog
 from config import load_settings
-from flows.locks import exclusive
 from flows.process import process_flow
 from pipeline.plan import rules_key
 from subtitles.layout import check_rules
@@ -111,12 +113,16 @@ def test_changed_settings_redo_only_what_they_affect(
     inbox = isolated_env / "inbox"
     inbox.mkdir(parents=True)
     shutil.copy(data("jfk.wav"), inbox / "jfk.wav")
-    with exclusive(isolated_env, "process"):  # a scheduled run is already at work
-        code, output = voices("run")
-        assert code == 0 and "another 'process' run" in output
-        state = process_flow(str(isolated_env), return_state=True)
-        assert state.name == "Skipped" and state.result().skipped  # not "Completed" (issue 14)
-    assert (inbox / "jfk.wav").exists()  # left for the run that holds the workspace
+    catalog = Catalog(load_settings(isolated_env).catalog_url, isolated_env)
+    # A scheduled run (or another worker) is filing the inbox.
+    assert leases.take(catalog, INBOX, "elsewhere/1/a", 60)
+    code, output = voices("run")
+    assert code == 0 and "another run is filing the inbox" in output
+    state = process_flow(str(isolated_env), return_state=True)
+    assert state.name == "Skipped" and state.result().skipped  # not "Completed" (issue 14)
+    assert (inbox / "jfk.wav").exists()  # left for the run that holds the inbox
+    leases.release(catalog, INBOX, "elsewhere/1/a")
+    catalog.close()
     assert voices("run")[0] == 0
     first = by_name(status())["jfk.wav"]
     transcript = Path(first["transcript"])
