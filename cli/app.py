@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cli import publish as cli_publish
 from cli import safeguarding as cli_safeguarding
+from cli.cluster import cluster_app
 from cli.common import (
     ConfigOpt,
     VerboseOpt,
@@ -70,6 +71,8 @@ def _run(settings: Settings, config: Path | None) -> int:
     if not busy:
         console.print(f"Nothing new in {settings.workspace / 'inbox'}; everything is up to date.")
         return 0
+    if settings.cluster.api_url:
+        return _run_on_cluster(settings, config)
     use_embedded_prefect(settings.workspace)
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
@@ -84,6 +87,39 @@ def _run(settings: Settings, config: Path | None) -> int:
     _print_summary(summary)
     failed = any(f.status == "failed" or any(c.error for c in f.clips) for f in summary.footage)
     return 1 if failed else 0
+
+
+def _run_on_cluster(settings: Settings, config: Path | None) -> int:
+    """Hand the work to the cluster's workers and wait for it (`flows.handover`)."""
+    from flows.handover import HandOverError, hand_over
+
+    console.print(f"Handing the work to the cluster at {settings.cluster.api_url}")
+    try:
+        with Progress(*_COLUMNS, console=err) as progress:
+            result = hand_over(settings, config, _Bars(progress))
+    except HandOverError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        return 2
+    for item in result.footage:
+        by = f" by {escape(item.processed_by)}" if item.processed_by else ""
+        again = f" (handed out {item.handed_out} times)" if item.handed_out > 1 else ""
+        if item.status == "failed":
+            console.print(f"[red]failed[/red] {escape(item.source_name)}: {escape(item.error)}")
+        else:
+            console.print(f"[green]{item.status}[/green] {escape(item.source_name)}{by}{again}")
+    for line in result.failed_runs:
+        console.print(f"[red]run failed[/red] {escape(line)}")
+    if not result.footage:
+        console.print(f"process run: {escape(result.coordinator)}")
+    return 0 if result.ok else 1
+
+
+_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    TextColumn("{task.percentage:>3.0f}%"),
+    TimeElapsedColumn(),
+)
 
 
 class _Bars:
@@ -101,13 +137,7 @@ class _Bars:
 def _progress_bar() -> Iterator[None]:
     from pipeline.progress import listening
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err) as progress, listening(_Bars(progress)):
+    with Progress(*_COLUMNS, console=err) as progress, listening(_Bars(progress)):
         yield
 
 
@@ -322,6 +352,7 @@ app.add_typer(partners_app, name="partners")
 app.add_typer(translation_app, name="translation")
 app.command()(portal)
 app.add_typer(staff_app, name="staff")
+app.add_typer(cluster_app, name="cluster")
 app.command()(studio)
 
 

@@ -29,6 +29,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -333,7 +334,11 @@ def stop(workspace: Path, say: Callable[[str], None] = log.info) -> bool:
         return False
     for name, pid in sorted(state.processes.items(), key=lambda item: item[0] == "prefect-server"):
         if _alive(pid):
+            family = _descendants(pid)
             stop_group(pid)
+            for member in family:  # flow runs that lead sessions of their own
+                with suppress(ProcessLookupError):
+                    os.kill(member, signal.SIGKILL)
             say(f"{name} stopped")
     state.processes = {}
     _write_state(workspace, state)
@@ -345,19 +350,38 @@ def stop(workspace: Path, say: Callable[[str], None] = log.info) -> bool:
 
 def kill_worker(workspace: Path, name: str) -> int:
     """SIGKILL a worker and every process it started (a lost machine, for tests and drills)."""
-    import signal
-
     state = read_state(workspace.absolute())
     if state is None or name not in state.processes:
         raise ClusterError(f"no worker {name} in this workspace's cluster")
     pid = state.processes[name]
-    os.killpg(pid, signal.SIGKILL)
+    family = [pid, *_descendants(pid)]  # its flow runs may lead sessions of their own
+    for member in family:
+        with suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
     return pid
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        found += children
+        frontier += children
+    return found
 
 
 def deploy(settings: Any, config_file: Path | None, api_url: str) -> None:
     """The work pool, the publishing limit and the deployments, on the server at `api_url`."""
-    from prefect import deploy as prefect_deploy
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
@@ -380,13 +404,10 @@ def deploy(settings: Any, config_file: Path | None, api_url: str) -> None:
                 client.create_global_concurrency_limit(
                     GlobalConcurrencyLimitCreate(name="voices-publish", limit=1)
                 )
-        prefect_deploy(
-            *deployments(settings, config_file, cluster=True),
-            work_pool_name=settings.cluster.pool,
-            build=False,
-            push=False,
-            print_next_steps_message=False,
-        )
+        # Each applied as it is (`prefect.deploy` adds nothing for a process pool and, in
+        # 3.8.8, fails afterwards reading the pool's workers).
+        for deployment in deployments(settings, config_file, cluster=True):
+            deployment.apply(work_pool_name=settings.cluster.pool)
 
 
 def _base_env(workspace: Path) -> dict[str, str]:
