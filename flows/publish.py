@@ -20,7 +20,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.settings import get_current_settings
@@ -39,7 +41,7 @@ from pipeline.publishing import Target
 # Prefect's global concurrency limit that keeps publishing runs on different machines apart;
 # an operator creates it once: `prefect gcl create voices-publish --limit 1`.
 PUBLISH_LIMIT = "voices-publish"
-# How long a run waits for its slot before stepping aside, as it does from a held lock file.
+# How long a run that found the slot free waits for it (another may take it first).
 PUBLISH_LIMIT_WAIT_S = 5.0
 
 
@@ -94,30 +96,48 @@ def one_publisher(workspace: Path) -> Iterator[None]:
     """Hold the publishing work for this run, or raise Busy.
 
     The lock file keeps runs on one machine (or on one shared workspace) apart. Machines with
-    no lock in common share a Prefect API, so a run there also takes a slot of PUBLISH_LIMIT,
+    no lock in common share a Prefect API, so a run there also takes the slot of PUBLISH_LIMIT,
     for the whole run rather than per channel: takedowns and caption refreshes must not run
     twice either, and a run that reads a row another run is uploading takes it for an upload a
-    crash cut short (the ledger cannot tell the two apart). A limit nobody created is skipped,
-    with Prefect's warning that it does not exist (`strict=False`), rather than stopping
-    publishing: the ledger's compare-and-set still keeps two runs that read a clip at the same
-    moment from both posting it.
+    crash cut short (the ledger cannot tell the two apart).
 
-    Without a configured API (`voices publish` on Prefect's embedded one, which lives and dies
-    with this process) there is no other machine to keep apart: the limit is not asked for,
-    which would only cost a request and that warning on every run.
+    Without a configured API (`voices publish` on Prefect's embedded one, which only this
+    process uses) there is no other machine to keep apart: the limit is not asked for, which
+    would cost a request and Prefect's warning that it does not exist.
     """
     with exclusive(workspace, "publish"), ExitStack() as held:
         if get_current_settings().api.url:
-            try:
-                held.enter_context(
-                    concurrency(PUBLISH_LIMIT, occupy=1, timeout_seconds=PUBLISH_LIMIT_WAIT_S)
-                )
-            except TimeoutError as exc:  # another run holds the slot
-                raise Busy(
-                    f"another publishing run holds Prefect's '{PUBLISH_LIMIT}' concurrency "
-                    "limit; try again later"
-                ) from exc
+            _take_publish_slot(held)
         yield
+
+
+def _take_publish_slot(held: ExitStack) -> None:
+    """The slot of PUBLISH_LIMIT, held until `held` closes. A run that finds it taken steps
+    aside at once, as from a held lock file: Prefect would wait, and log an error when the
+    wait times out. A limit nobody created is not waited for (Prefect, `strict=False`, would
+    skip it too; it never creates one): said, with the fix, and publishing goes on under the
+    ledger's compare-and-set, which still keeps two runs that read a clip at the same moment
+    from both posting it."""
+    busy = f"another publishing run holds Prefect's '{PUBLISH_LIMIT}' limit; try again later"
+    with get_client(sync_client=True) as client:
+        try:
+            limit = client.read_global_concurrency_limit_by_name(PUBLISH_LIMIT)
+        except ObjectNotFound:
+            get_run_logger().info(
+                "Prefect has no concurrency limit '%s': publishing runs on other machines "
+                "are not kept apart; create it with `prefect gcl create %s --limit 1`",
+                PUBLISH_LIMIT,
+                PUBLISH_LIMIT,
+            )
+            return
+    if limit.active and limit.active_slots >= limit.limit:
+        raise Busy(busy)
+    try:
+        held.enter_context(
+            concurrency(PUBLISH_LIMIT, occupy=1, timeout_seconds=PUBLISH_LIMIT_WAIT_S)
+        )
+    except TimeoutError as exc:  # taken between the look and the request
+        raise Busy(busy) from exc
 
 
 @task(name="take down", cache_policy=NO_CACHE)

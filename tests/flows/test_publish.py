@@ -13,7 +13,7 @@ import pytest
 from catalog.ledger import mark_uploading, publication
 from config import load_settings
 from flows.locks import Busy, exclusive
-from flows.publish import publish_flow
+from flows.publish import PUBLISH_LIMIT, publish_flow
 from pipeline.context import open_catalog
 from tests.channels.fake_telegram import FakeTelegram
 from tests.channels.fake_youtube import FakeYouTube
@@ -317,3 +317,44 @@ def test_a_correction_after_publishing_replaces_the_caption_tracks(
     assert len(youtube.videos) == 1 and len(video.caption_ids) == 2
     assert voices("publish")[0] == 0  # nothing changed since: nothing sent again
     assert len(youtube.caption_updates) == 1
+
+
+def test_a_run_steps_aside_while_another_machine_holds_the_publish_limit(
+    isolated_env: Path, channels_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Machines with no lock file in common share the Prefect API: its global concurrency
+    limit lets one publishing run through at a time, and a run frees its slot when done."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+
+    telegram: FakeTelegram = channels_env["telegram"]
+    for name in ("YOUTUBE", "FOLDER"):
+        monkeypatch.setenv(f"VOICES_{name}__ENABLED", "false")
+    catalog = open_catalog(load_settings())
+    try:
+        _, (clip, _) = add_footage(catalog, isolated_env, "limit", "public", [ADULT])
+    finally:
+        catalog.close()
+    assert voices("approve", str(clip))[0] == 0
+    with get_client(sync_client=True) as client:
+        # Another machine's run holds the only slot.
+        client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name=PUBLISH_LIMIT, limit=1, active_slots=1)
+        )
+        try:
+            code, output = voices("publish")
+            assert code == 0 and PUBLISH_LIMIT in output, output
+            assert telegram.messages == [] and publications(clip) == {}  # not even looked at
+
+            update = GlobalConcurrencyLimitUpdate(active_slots=0)  # that run ended
+            client.update_global_concurrency_limit(PUBLISH_LIMIT, update)
+            code, output = voices("publish")
+
+            assert code == 0, output
+            assert len(telegram.messages) == 1
+            assert client.read_global_concurrency_limit_by_name(PUBLISH_LIMIT).active_slots == 0
+        finally:
+            client.delete_global_concurrency_limit_by_name(PUBLISH_LIMIT)
