@@ -194,17 +194,25 @@ def pg_data_folder(workspace: Path) -> Path:
 
 
 def start_daemon(args: list[str], env: dict[str, str], log_path: Path) -> int:
-    """`python ARGS` in a session of its own that outlives us; its process id."""
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
+    """`python ARGS` in a session of its own that outlives us, output to `log_path`; its
+    process id. (posix_spawn rather than Popen: nothing here waits for it.)"""
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        return os.posix_spawn(
+            sys.executable,
             [sys.executable, *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, null_fd, 0),
+                (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                (os.POSIX_SPAWN_DUP2, log_fd, 2),
+            ],
+            setsid=True,
         )
-    return process.pid
+    finally:
+        os.close(log_fd)
+        os.close(null_fd)
 
 
 def _alive(pid: int) -> bool:
@@ -316,7 +324,12 @@ def start(
         pid = state.processes.get(name)
         if pid is not None and _alive(pid):
             continue
-        worker_env = dict(env, PREFECT_API_URL=state.api_url, VOICES_WORKER=name)
+        worker_env = dict(
+            env,
+            PREFECT_API_URL=state.api_url,
+            VOICES_WORKER=name,
+            PREFECT_HOME=str(home / name),
+        )
         args = ["-m", "prefect", "worker", "start", "--pool", settings.cluster.pool]
         args += ["--type", "process", "--name", name, "--limit", "1"]
         state.processes[name] = start_daemon(args, worker_env, home / f"{name}.log")
