@@ -7,7 +7,7 @@ QUIET_INSTALL := PYTHONWARNINGS="ignore:Editable installation"
 BIN := $(VENV)/bin
 WORKSPACE ?= workspace
 
-.PHONY: demo test check bench format clean
+.PHONY: demo test check bench format clean cluster cluster-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 # Everything the tests need, the openai-whisper engine (with CPU torch) included.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(QUIET_INSTALL) $(BIN)/pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-run $(VENV)/.installed-cluster
+
+# The runtime and the PostgreSQL driver, for a cluster.
+$(VENV)/.installed-cluster: pyproject.toml | $(BIN)/python
+	$(QUIET_INSTALL) $(BIN)/pip install --quiet -e ".[postgres]"
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run
@@ -37,6 +42,15 @@ check: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# A real cluster on this machine, for trying and for CI: PostgreSQL (Debian's package), a
+# Prefect server on it, the work pool, two workers and the deployments; then
+# `VOICES_WORKSPACE=$(WORKSPACE) voices run|status|publish` use it. `make cluster-stop` stops it.
+cluster: $(VENV)/.installed-cluster
+	$(BIN)/voices cluster start --workspace $(WORKSPACE)
+
+cluster-stop: $(VENV)/.installed-cluster
+	$(BIN)/voices cluster stop --workspace $(WORKSPACE)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

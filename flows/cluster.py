@@ -43,6 +43,7 @@ import httpx
 import yaml
 
 from config.settings import CLUSTER_CONFIG_NAME
+from flows.embedded import module_logs
 from flows.server import free_port, stop_group
 
 log = logging.getLogger(__name__)
@@ -324,11 +325,13 @@ def start(
         pid = state.processes.get(name)
         if pid is not None and _alive(pid):
             continue
-        worker_env = dict(
-            env,
-            PREFECT_API_URL=state.api_url,
-            VOICES_WORKER=name,
-            PREFECT_HOME=str(home / name),
+        worker_env = module_logs(
+            dict(
+                env,
+                PREFECT_API_URL=state.api_url,
+                VOICES_WORKER=name,
+                PREFECT_HOME=str(home / name),
+            )
         )
         args = ["-m", "prefect", "worker", "start", "--pool", settings.cluster.pool]
         args += ["--type", "process", "--name", name, "--limit", "1"]

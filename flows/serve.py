@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config import Settings, load_settings
+from flows.embedded import module_logs
 from flows.server import ignore_stop_signals, local_prefect_server, start_child, stop_child
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def serve(
         args = ["-m", "flows.serve", str(settings.workspace)]
         if config_file is not None:
             args.append(str(config_file))
-        env = dict(os.environ, PREFECT_API_URL=url)
+        env = module_logs(dict(os.environ, PREFECT_API_URL=url))
         started = [start_child(args, env)]
         if studio is not None:
             host, studio_port = studio
