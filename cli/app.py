@@ -94,9 +94,14 @@ def _run_on_cluster(settings: Settings, config: Path | None) -> int:
     from flows.handover import HandOverError, hand_over
 
     console.print(f"Handing the work to the cluster at {settings.cluster.api_url}")
+    if config is not None:
+        err.print(
+            f"[yellow]{escape(str(config))} is not sent to the workers: they read the settings "
+            "files in the workspace (voices.yaml, cluster.yaml)[/yellow]"
+        )
     try:
         with Progress(*_COLUMNS, console=err) as progress:
-            result = hand_over(settings, config, _Bars(progress))
+            result = hand_over(settings, _Bars(progress))
     except HandOverError as exc:
         err.print(f"[red]{escape(str(exc))}[/red]")
         return 2

@@ -33,9 +33,10 @@ def deployments(
     from flows.process import footage_flow, process_flow
     from flows.publish import check_flow, publish_flow, review_flow
 
+    # A cluster's workers read the workspace where their machine mounts it (VOICES_WORKSPACE).
     parameters: dict[str, Any] = {
-        "workspace": str(settings.workspace),
-        "config_file": str(config_file) if config_file else None,
+        "workspace": "" if cluster else str(settings.workspace),
+        "config_file": None if cluster else (str(config_file) if config_file else None),
     }
     zone = settings.schedule.timezone
     every = timedelta(minutes=settings.schedule.process_every_minutes)
@@ -59,7 +60,7 @@ def deployments(
             **extra,
         ),
         review_flow.to_deployment(
-            name="review", parameters={"workspace": str(settings.workspace)}, **extra
+            name="review", parameters={"workspace": parameters["workspace"]}, **extra
         ),
         check_flow.to_deployment(
             name="check",

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
@@ -70,7 +69,9 @@ class HandOver:
 Progress = Callable[[str, float], None]
 
 
-def hand_over(settings: Settings, config_file: Path | None, progress: Progress) -> HandOver:
+def hand_over(settings: Settings, progress: Progress) -> HandOver:
+    """Hand the workspace's work to the cluster and follow it. The workers read the workspace
+    where their machines mount it, with its own settings files (voices.yaml, cluster.yaml)."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -83,12 +84,7 @@ def hand_over(settings: Settings, config_file: Path | None, progress: Progress) 
     ):
         coordinator = _start(
             PROCESS_DEPLOYMENT,
-            {
-                "workspace": str(settings.workspace),
-                "config_file": str(config_file) if config_file else None,
-                "dispatch": True,
-                "batch": batch,
-            },
+            {"workspace": "", "config_file": None, "dispatch": True, "batch": batch},
             batch,
             "process (voices run)",
         )
@@ -98,7 +94,7 @@ def hand_over(settings: Settings, config_file: Path | None, progress: Progress) 
             result.failed_runs.append(f"process: {_describe(final)}")
         catalog = Catalog(settings.catalog_url, settings.workspace)
         try:
-            _follow(client, catalog, settings, config_file, batch, coordinator, progress, result)
+            _follow(client, catalog, settings, batch, coordinator, progress, result)
         finally:
             catalog.close()
     return result
@@ -144,7 +140,6 @@ def _follow(
     client: SyncPrefectClient,
     catalog: Catalog,
     settings: Settings,
-    config_file: Path | None,
     batch: str,
     coordinator: FlowRun,
     progress: Progress,
@@ -187,11 +182,7 @@ def _follow(
                     handouts[footage_id] += 1
                     _start(
                         FOOTAGE_DEPLOYMENT,
-                        {
-                            "workspace": str(settings.workspace),
-                            "footage_id": footage_id,
-                            "config_file": str(config_file) if config_file else None,
-                        },
+                        {"workspace": "", "footage_id": footage_id, "config_file": None},
                         batch,
                         f"footage {footage_id}: {names[footage_id]} (again)",
                     )

@@ -14,7 +14,6 @@ for any free worker.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from prefect import flow, get_run_logger, task
@@ -25,7 +24,8 @@ from pydantic import BaseModel, ConfigDict
 from catalog import leases
 from catalog.leases import INBOX, footage_lease
 from catalog.models import ClipRecord, FootageRecord, TranscriptRecord
-from config import Settings, load_settings
+from config import Settings
+from flows.common import run_settings
 from flows.locks import failed, skipped
 from pipeline import clips, footage
 from pipeline.claims import Holding, worker_name
@@ -147,11 +147,11 @@ def process_flow(
     `batch` when given; without it (one machine), this run does the work itself. Either way
     every footage is leased while worked on, so runs and workers never do the same one twice.
     """
-    settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    settings = run_settings(workspace, config_file)
     ctx = Context.open(settings)
     try:
         with Holding(ctx.catalog, settings.cluster.lease_seconds) as held:
-            summary = _process_all(ctx, held, dispatch, batch, config_file)
+            summary = _process_all(ctx, held, dispatch, batch)
     finally:
         ctx.close()
     if summary.skipped:
@@ -163,7 +163,7 @@ def process_flow(
 @flow(name="voices-footage")
 def footage_flow(workspace: str, footage_id: int, config_file: str | None = None) -> RunSummary:
     """Bring one footage up to date: the unit of work a cluster's workers share."""
-    settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    settings = run_settings(workspace, config_file)
     ctx = Context.open(settings)
     try:
         with Holding(ctx.catalog, settings.cluster.lease_seconds) as held:
@@ -205,9 +205,7 @@ def failures(summary: RunSummary) -> list[str]:
     return found
 
 
-def _process_all(
-    ctx: Context, held: Holding, dispatch: bool, batch: str, config_file: str | None
-) -> RunSummary:
+def _process_all(ctx: Context, held: Holding, dispatch: bool, batch: str) -> RunSummary:
     notes = []
     if held.take(INBOX):
         try:
@@ -219,7 +217,7 @@ def _process_all(
         notes.append("another run is filing the inbox")
     plan = make_plan(ctx)
     if dispatch:
-        return _dispatch(ctx, plan.footage, batch, config_file, tuple(ingested), notes)
+        return _dispatch(ctx, plan.footage, batch, tuple(ingested), notes)
     summary = _claimed(ctx, held, list(plan.footage))
     notes += [summary.note] if summary.note else []
     busy = summary.skipped and not ingested
@@ -248,11 +246,12 @@ def _dispatch(
     ctx: Context,
     work: tuple[FootageWork, ...],
     batch: str,
-    config_file: str | None,
     ingested: tuple[IngestResult, ...],
     notes: list[str],
 ) -> RunSummary:
-    """A run of the `footage` deployment for each footage no worker holds now."""
+    """A run of the `footage` deployment for each footage no worker holds now. Its workspace
+    is left empty: each worker reads the shared one where its machine mounts it, with that
+    workspace's settings files."""
     from prefect.deployments import run_deployment
 
     busy = leases.live(ctx.catalog, "footage:")
@@ -263,11 +262,7 @@ def _dispatch(
             continue
         run = run_deployment(
             FOOTAGE_DEPLOYMENT,
-            parameters={
-                "workspace": str(ctx.settings.workspace),
-                "footage_id": item.footage.id,
-                "config_file": config_file,
-            },
+            parameters={"workspace": "", "footage_id": item.footage.id, "config_file": None},
             timeout=0,
             as_subflow=False,
             tags=[batch] if batch else None,

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from catalog.ledger import clip_ids, decide, in_zone
 from catalog.models import PublicationRecord
 from channels.errors import AuthError, ChannelError, QuotaExceededError
-from config import Settings, load_settings
+from config import Settings
+from flows.common import run_settings
 from flows.locks import Busy, exclusive, failed, skipped
 from pipeline import publishing, safeguarding
 from pipeline.context import Context
@@ -70,7 +71,7 @@ def publish_task(ctx: Context, clip_id: int, target: Target) -> PublicationRecor
 def publish_flow(workspace: str, config_file: str | None = None) -> PublishSummary:
     """Publish every approved clip that is due, once per channel."""
     logger = get_run_logger()
-    settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    settings = run_settings(workspace, config_file)
     try:
         with one_publisher(settings.workspace):
             summary = _publish_all(Context.open(settings), settings)
@@ -213,7 +214,7 @@ class Review(RunInput):
 def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[int]]:
     """List the clips waiting for a decision, then pause until a person approves or rejects
     them from the Prefect UI (or `voices approve` elsewhere)."""
-    settings = load_settings(Path(workspace))
+    settings = run_settings(workspace)
     ctx = Context.open(settings)
     try:
         waiting = [ctx.catalog.clip(i) for i in clip_ids(ctx.catalog)]
@@ -244,7 +245,7 @@ def review_flow(workspace: str, timeout_hours: float = 72.0) -> dict[str, list[i
 def check_flow(workspace: str, config_file: str | None = None) -> list[str]:
     """Check every enabled channel (tokens expire: a consent screen left in Testing mode makes
     YouTube refresh tokens die after 7 days). Fails, visibly in the UI, when one is unusable."""
-    settings = load_settings(Path(workspace), Path(config_file) if config_file else None)
+    settings = run_settings(workspace, config_file)
     reached, problems = publishing.check_targets(settings)
     ctx = Context.open(settings)
     try:
