@@ -18,6 +18,10 @@ def start(
     workspace: WorkspaceOpt = None,
     config: ConfigOpt = None,
     workers: Annotated[int, typer.Option(help="How many workers to start.", min=1)] = 2,
+    transcribers: Annotated[
+        int,
+        typer.Option(help="Workers for the transcription pool (cluster.transcribe_pool).", min=0),
+    ] = 0,
 ) -> None:
     """Start PostgreSQL, a Prefect server on it, the work pool, the deployments and workers.
 
@@ -27,7 +31,9 @@ def start(
 
     settings = load(workspace, config)
     try:
-        state = start_cluster(settings.workspace, workers, config, say=_say)
+        state = start_cluster(
+            settings.workspace, workers, config, say=_say, transcribe_workers=transcribers
+        )
     except ClusterError as exc:
         err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
@@ -35,6 +41,29 @@ def start(
     console.print(
         f"Use it: VOICES_WORKSPACE={settings.workspace} voices run (or status, publish); "
         "stop it: make cluster-stop",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+@cluster_app.command("deploy")
+def deploy(workspace: WorkspaceOpt = None, config: ConfigOpt = None) -> None:
+    """Create the work pool, the publishing limit and the deployments on the Prefect server in
+    `cluster.api_url` (a cluster across machines; `start` does this for its own)."""
+    from flows.cluster import deploy as deploy_all
+
+    settings = load(workspace, config)
+    if not settings.cluster.api_url:
+        err.print(
+            "[red]cluster.api_url is not set: put the Prefect server's address in the "
+            "workspace's voices.yaml (cluster: api_url: http://HOST:4200/api)[/red]"
+        )
+        raise typer.Exit(2)
+    deploy_all(settings, config, settings.cluster.api_url)
+    console.print(
+        f"Work pool {settings.cluster.pool!r}, the limit voices-publish and the deployments are "
+        f"on {settings.cluster.api_url}. Start workers: prefect worker start --pool "
+        f"{settings.cluster.pool}",
         soft_wrap=True,
         markup=False,
     )

@@ -244,6 +244,7 @@ class ClusterSettings(Section):
 
     api_url: str = ""
     pool: str = Field(default="voices", min_length=1)
+    transcribe_pool: str = ""
     lease_seconds: float = Field(default=120, ge=5, le=3600)
 
     @field_validator("api_url")

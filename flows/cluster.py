@@ -7,7 +7,8 @@ for trying the scaled-out setup and for CI:
 - a work pool of type process, the global concurrency limit `voices-publish`, the deployments
   (`flows.deployments`, from the settings);
 - workers (two by default), each named `worker-N` (`VOICES_WORKER`), each running one flow run
-  at a time, as a worker on a machine of its own would.
+  at a time, as a worker on a machine of its own would; and, when asked, workers of the
+  transcription pool (`cluster.transcribe_pool`), named `transcriber-N`.
 
 It leaves `cluster.yaml` in the workspace (the catalog's URL and the server's address; readable
 by its owner only: it holds the database password), so that afterwards
@@ -269,8 +270,11 @@ def start(
     workers: int = 2,
     config_file: Path | None = None,
     say: Callable[[str], None] = log.info,
+    transcribe_workers: int = 0,
 ) -> ClusterState:
-    """Start (or bring back) the cluster of `workspace`; return what runs."""
+    """Start (or bring back) the cluster of `workspace`, with `workers` on the work pool and
+    `transcribe_workers` on the transcription pool (`cluster.transcribe_pool`); return what
+    runs."""
     workspace = workspace.absolute()
     home = workspace / ".cluster"
     home.mkdir(parents=True, exist_ok=True)
@@ -320,8 +324,15 @@ def start(
     deploy(settings, config_file, state.api_url)
     say(f"work pool {settings.cluster.pool!r} and the deployments: created")
 
-    for number in range(1, workers + 1):
-        name = f"worker-{number}"
+    wanted = [(f"worker-{n}", settings.cluster.pool) for n in range(1, workers + 1)]
+    if transcribe_workers and not settings.cluster.transcribe_pool:
+        raise ClusterError(
+            "transcription workers need a pool: set cluster.transcribe_pool (e.g. transcribe) "
+            "in the workspace's voices.yaml"
+        )
+    pool = settings.cluster.transcribe_pool
+    wanted += [(f"transcriber-{n}", pool) for n in range(1, transcribe_workers + 1)]
+    for name, pool in wanted:
         pid = state.processes.get(name)
         if pid is not None and _alive(pid):
             continue
@@ -333,11 +344,11 @@ def start(
                 PREFECT_HOME=str(home / name),
             )
         )
-        args = ["-m", "prefect", "worker", "start", "--pool", settings.cluster.pool]
+        args = ["-m", "prefect", "worker", "start", "--pool", pool]
         args += ["--type", "process", "--name", name, "--limit", "1"]
         state.processes[name] = start_daemon(args, worker_env, home / f"{name}.log")
         _write_state(workspace, state)
-        say(f"{name} started (log: {home / f'{name}.log'})")
+        say(f"{name} started on the pool {pool!r} (log: {home / f'{name}.log'})")
     return state
 
 
@@ -408,14 +419,15 @@ def deploy(settings: Any, config_file: Path | None, api_url: str) -> None:
 
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
         with get_client(sync_client=True) as client:
-            with suppress(ObjectAlreadyExists):
-                client.create_work_pool(
-                    WorkPoolCreate(
-                        name=settings.cluster.pool,
-                        type="process",
-                        base_job_template=ProcessWorker.get_default_base_job_template(),
+            for pool in filter(None, (settings.cluster.pool, settings.cluster.transcribe_pool)):
+                with suppress(ObjectAlreadyExists):
+                    client.create_work_pool(
+                        WorkPoolCreate(
+                            name=pool,
+                            type="process",
+                            base_job_template=ProcessWorker.get_default_base_job_template(),
+                        )
                     )
-                )
             with suppress(ObjectAlreadyExists):
                 client.create_global_concurrency_limit(
                     GlobalConcurrencyLimitCreate(name="voices-publish", limit=1)
@@ -423,7 +435,7 @@ def deploy(settings: Any, config_file: Path | None, api_url: str) -> None:
         # Each applied as it is (`prefect.deploy` adds nothing for a process pool and, in
         # 3.8.8, fails afterwards reading the pool's workers).
         for deployment in deployments(settings, config_file, cluster=True):
-            deployment.apply(work_pool_name=settings.cluster.pool)
+            deployment.apply()  # to the pool it names
 
 
 def _base_env(workspace: Path) -> dict[str, str]:

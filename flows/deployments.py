@@ -4,6 +4,8 @@ runner) and for a cluster (`voices cluster`: a work pool and its workers).
     voices-process/process   every `schedule.process_every_minutes`: ingest and process
                              (in a cluster: ingest, then one `footage` run per footage)
     voices-footage/footage   a cluster only: one footage, for whichever worker is free
+    voices-footage/transcribe  a cluster with `cluster.transcribe_pool`: the Whisper part of a
+                             footage, on that pool's (GPU) workers; it hands on the rest
     voices-publish/publish   on `schedule.publish_cron` in `schedule.timezone`: publish
     voices-review/review     no schedule: run it from the UI to approve clips there
     voices-check/check       daily on `schedule.check_cron`: are the channels' tokens still good?
@@ -71,5 +73,13 @@ def deployments(
     ]
     if cluster:
         made.append(footage_flow.to_deployment(name="footage", parameters=parameters, **extra))
+    if cluster and settings.cluster.transcribe_pool:
+        made.append(
+            footage_flow.to_deployment(
+                name="transcribe",
+                parameters={**parameters, "stage": "transcribe"},
+                **{**extra, "work_pool_name": settings.cluster.transcribe_pool},
+            )
+        )
     # to_deployment is sync-or-async in Prefect's types; called here it returns the deployment.
     return [cast("RunnerDeployment", d) for d in made]

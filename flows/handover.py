@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 import httpx
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
 
 PROCESS_DEPLOYMENT = "voices-process/process"
-FOOTAGE_DEPLOYMENT = "voices-footage/footage"
 POLL_S = 1.0
 # A run that has not ended this long after its footage's lease lapsed is taken for dead.
 GRACE_S = 20.0
@@ -111,7 +111,7 @@ def _check_server(url: str) -> None:
         ) from exc
 
 
-def _start(deployment: str, parameters: dict[str, Any], batch: str, name: str) -> FlowRun:
+def _start(deployment: str | UUID, parameters: dict[str, Any], batch: str, name: str) -> FlowRun:
     from prefect.deployments import run_deployment
 
     run = run_deployment(
@@ -178,14 +178,9 @@ def _follow(
                     Crashed(message="its worker stopped renewing the footage's lease (lost)"),
                     force=True,
                 )
-                if handouts[footage_id] < MAX_HANDOUTS:
-                    handouts[footage_id] += 1
-                    _start(
-                        FOOTAGE_DEPLOYMENT,
-                        {"workspace": "", "footage_id": footage_id, "config_file": None},
-                        batch,
-                        f"footage {footage_id}: {names[footage_id]} (again)",
-                    )
+                if handouts[footage_id] < MAX_HANDOUTS and run.deployment_id is not None:
+                    handouts[footage_id] += 1  # the same work again, for the same pool
+                    _start(run.deployment_id, dict(run.parameters), batch, f"{run.name} (again)")
         if going == 0:
             break
         time.sleep(POLL_S)

@@ -47,8 +47,10 @@ from subtitles.translate import TranslationError
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
 
-# The deployment that processes one footage, for a cluster's workers (`flows.cluster`).
+# The deployments that process one footage, for a cluster's workers (`flows.deployments`):
+# all of it, or only its transcription (on `cluster.transcribe_pool`).
 FOOTAGE_DEPLOYMENT = "voices-footage/footage"
+TRANSCRIBE_DEPLOYMENT = "voices-footage/transcribe"
 
 
 class ClipResult(BaseModel):
@@ -161,8 +163,14 @@ def process_flow(
 
 
 @flow(name="voices-footage")
-def footage_flow(workspace: str, footage_id: int, config_file: str | None = None) -> RunSummary:
-    """Bring one footage up to date: the unit of work a cluster's workers share."""
+def footage_flow(
+    workspace: str, footage_id: int, config_file: str | None = None, stage: str = "all"
+) -> RunSummary:
+    """Bring one footage up to date: the unit of work a cluster's workers share.
+
+    `stage="transcribe"` (the `transcribe` deployment, on `cluster.transcribe_pool`: GPU
+    workers) makes only what Whisper makes, then hands the rest (subtitles, translation, clips,
+    renders) to the `footage` deployment, with this run's tags."""
     settings = run_settings(workspace, config_file)
     ctx = Context.open(settings)
     try:
@@ -171,12 +179,17 @@ def footage_flow(workspace: str, footage_id: int, config_file: str | None = None
             if work is None:
                 summary = RunSummary(note=f"footage {footage_id} is up to date", skipped=True)
             else:
-                summary = _claimed(ctx, held, [work])
+                summary = _claimed(ctx, held, [work], transcribe_only=stage == "transcribe")
     finally:
         ctx.close()
     if summary.skipped:
         get_run_logger().info(summary.note)
         return skipped(summary, summary.note)
+    if stage == "transcribe" and not failures(summary):
+        from prefect.runtime import flow_run
+
+        name = summary.footage[0].source_name
+        _start_footage_run(FOOTAGE_DEPLOYMENT, footage_id, name, list(flow_run.tags or []))
     return _finish(settings, summary)
 
 
@@ -226,7 +239,9 @@ def _process_all(ctx: Context, held: Holding, dispatch: bool, batch: str) -> Run
     )
 
 
-def _claimed(ctx: Context, held: Holding, work: list[FootageWork]) -> RunSummary:
+def _claimed(
+    ctx: Context, held: Holding, work: list[FootageWork], transcribe_only: bool = False
+) -> RunSummary:
     """Process each footage this run can lease; leave the others to their holders."""
     results, taken = [], []
     for item in work:
@@ -235,7 +250,7 @@ def _claimed(ctx: Context, held: Holding, work: list[FootageWork]) -> RunSummary
             taken.append(item.footage.source_name)
             continue
         try:
-            results.append(_process_one(ctx, item))
+            results.append(_process_one(ctx, item, transcribe_only))
         finally:
             held.release(name)
     note = f"other runs are working on {', '.join(taken)}" if taken else ""
@@ -249,30 +264,40 @@ def _dispatch(
     ingested: tuple[IngestResult, ...],
     notes: list[str],
 ) -> RunSummary:
-    """A run of the `footage` deployment for each footage no worker holds now. Its workspace
-    is left empty: each worker reads the shared one where its machine mounts it, with that
-    workspace's settings files."""
-    from prefect.deployments import run_deployment
-
+    """A run of the `footage` deployment for each footage no worker holds now, or of the
+    `transcribe` deployment first when it needs Whisper and a transcription pool is set."""
     busy = leases.live(ctx.catalog, "footage:")
     runs = []
     for item in work:
         if footage_lease(item.footage.id) in busy:
             notes.append(f"{item.footage.source_name} is being processed")
             continue
-        run = run_deployment(
-            FOOTAGE_DEPLOYMENT,
-            parameters={"workspace": "", "footage_id": item.footage.id, "config_file": None},
-            timeout=0,
-            as_subflow=False,
-            tags=[batch] if batch else None,
-            flow_run_name=f"footage {item.footage.id}: {item.footage.source_name}"[:120],
-        )
-        runs.append(str(cast("FlowRun", run).id))
+        whisper = ctx.settings.cluster.transcribe_pool and item.transcripts
+        deployment = TRANSCRIBE_DEPLOYMENT if whisper else FOOTAGE_DEPLOYMENT
+        tags = [batch] if batch else []
+        runs.append(_start_footage_run(deployment, item.footage.id, item.footage.source_name, tags))
     return RunSummary(ingested=ingested, note="; ".join(notes), dispatched=tuple(runs))
 
 
-def _process_one(ctx: Context, work: FootageWork) -> FootageResult:
+def _start_footage_run(deployment: str, footage_id: int, name: str, tags: list[str]) -> str:
+    """A run of `deployment` for one footage, for any free worker of its pool. Its workspace is
+    left empty: each worker reads the shared one where its machine mounts it, with that
+    workspace's settings files."""
+    from prefect.deployments import run_deployment
+
+    stage = "transcribe" if deployment == TRANSCRIBE_DEPLOYMENT else "all"
+    run = run_deployment(
+        deployment,
+        parameters={"workspace": "", "footage_id": footage_id, "stage": stage},
+        timeout=0,
+        as_subflow=False,
+        tags=tags or None,
+        flow_run_name=f"{stage} {footage_id}: {name}"[:120],
+    )
+    return str(cast("FlowRun", run).id)
+
+
+def _process_one(ctx: Context, work: FootageWork, transcribe_only: bool = False) -> FootageResult:
     logger = get_run_logger()
     record = work.footage
     if work.problem:
@@ -289,9 +314,31 @@ def _process_one(ctx: Context, work: FootageWork) -> FootageResult:
             footage_id=record.id, source_name=record.source_name, status="failed", error=problem
         )
     try:
-        return _work_on(ctx, work)
+        return _transcribe(ctx, work) if transcribe_only else _work_on(ctx, work)
     finally:
         ctx.catalog.finish_attempt(record.id)
+
+
+def _transcribe(ctx: Context, work: FootageWork) -> FootageResult:
+    """Only what Whisper makes (the transcript, and the English gist where it is due); the
+    `footage` run that follows does the rest."""
+    record = work.footage
+    try:
+        if "transcribe" in work.transcripts:
+            transcribe_task(ctx, record.id, "transcribe")
+        record = ctx.catalog.footage(record.id)  # the language it found
+        fresh = "transcribe" in work.transcripts
+        gist = any(t.kind == "gist" for t in tracks(ctx.settings, record)[1:])
+        if gist and ("translate" in work.transcripts or fresh):
+            transcribe_task(ctx, record.id, "translate")
+    except Exception as exc:  # as in _work_on: this footage fails, with its reason
+        return _failed(ctx, record, str(exc))
+    return FootageResult(
+        footage_id=record.id,
+        source_name=record.source_name,
+        status=record.status,
+        language=record.language,
+    )
 
 
 def _failed(ctx: Context, record: FootageRecord, problem: str) -> FootageResult:

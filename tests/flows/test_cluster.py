@@ -51,15 +51,22 @@ def _voices_run(workspace: Path) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def running_cluster(isolated_env: Path, tmp_path: Path) -> Iterator[Path]:
+def running_cluster(
+    isolated_env: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """A cluster of two workers; with the `transcribers` marker, one worker and a transcription
+    pool with one worker of its own."""
     workspace = isolated_env
     (workspace / "inbox").mkdir(parents=True)
     drop = tmp_path / "drop"
     drop.mkdir()
+    transcribers = request.node.get_closest_marker("transcribers") is not None
+    pool = "transcribe" if transcribers else ""
     (workspace / "voices.yaml").write_text(
         f"""
 cluster:
   lease_seconds: {LEASE_S}
+  transcribe_pool: "{pool}"
 clips:
   max_candidates: 1
   min_seconds: 2
@@ -71,7 +78,10 @@ folder:
 """,
         encoding="utf-8",
     )
-    state = cluster.start(workspace, workers=2)
+    if transcribers:
+        state = cluster.start(workspace, workers=1, transcribe_workers=1)
+    else:
+        state = cluster.start(workspace, workers=2)
     try:
         yield workspace
     finally:
@@ -174,3 +184,38 @@ def _publish_twice_at_once(api_url: str) -> list[str]:
                     assert time.monotonic() < deadline, "a publish run did not end"
                     time.sleep(1)
     return names
+
+
+@pytest.mark.transcribers
+def test_transcription_runs_on_its_own_pool_and_hands_on_the_rest(
+    running_cluster: Path, tmp_path: Path
+) -> None:
+    workspace = running_cluster
+    inbox = workspace / "inbox"
+    _drop(inbox, "grid-1.mpg", data("grid_swwp2s.mpg"))
+    _drop(inbox, "grid-2.mpg", data("grid_lwbsza.mpg"))
+
+    run = _voices_run(workspace)
+    output, _ = run.communicate(timeout=900)
+    assert run.returncode == 0, output
+    report = by_name(status())
+    assert {f["status"] for f in report.values()} == {"processed"}, report
+    assert {f["processed_by"] for f in report.values()} == {"worker-1"}
+    assert all(f["transcript"] and f["clips"] for f in report.values())
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: load_settings(workspace).cluster.api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        runs = client.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=50)
+    by_stage: dict[str, list[str]] = {}
+    for flow_run in runs:
+        if flow_run.parameters.get("footage_id"):
+            stage = flow_run.parameters["stage"]
+            by_stage.setdefault(stage, []).append(flow_run.work_pool_name or "")
+            assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.name
+    assert by_stage == {"transcribe": ["transcribe"] * 2, "all": ["voices"] * 2}
