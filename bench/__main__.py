@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bench import align, faces, render, transcribe_engines
+from bench import align, cluster, faces, render, transcribe_engines
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each engine; best is kept")
     parser.add_argument(
         "--only",
-        choices=["transcribe", "render", "faces", "align"],
+        choices=["transcribe", "render", "faces", "align", "cluster"],
         help="run just this benchmark",
     )
     args = parser.parse_args()
@@ -32,6 +32,8 @@ def main() -> None:
         faces.run(args.seconds)
     if args.only in (None, "align"):
         align.run(args.seconds, args.repeat)
+    if args.only in (None, "cluster"):
+        cluster.run()
 
 
 if __name__ == "__main__":

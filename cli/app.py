@@ -73,7 +73,7 @@ def _run(settings: Settings, config: Path | None) -> int:
         return 0
     if settings.cluster.api_url:
         return _run_on_cluster(settings, config)
-    use_embedded_prefect(settings.workspace)
+    use_embedded_prefect(settings.workspace, settings.cluster.api_url)
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
     from flows.locks import outcome

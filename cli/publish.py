@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -80,6 +80,10 @@ def approve(
                     f"sign-off by someone else (voices signoff {clip_id} --by NAME)"
                 )
         _missing(ids, catalog)
+    if when is not None and ids and when > datetime.now(UTC):
+        from flows.publish_at import schedule_publishing
+
+        console.print(escape(schedule_publishing(settings, when)))
 
 
 def reject(
@@ -161,7 +165,7 @@ def publish(
     """Publish every approved clip that is due, once per channel, then exit."""
     setup_logging(verbose)
     settings = load_settings_or_exit(workspace, config)
-    use_embedded_prefect(settings.workspace)
+    use_embedded_prefect(settings.workspace, settings.cluster.api_url)
     quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if quiet else "INFO")
     from flows.locks import outcome

@@ -17,11 +17,37 @@ def module_logs(env: dict[str, str]) -> dict[str, str]:
     return {"PREFECT_LOGGING_EXTRA_LOGGERS": MODULE_LOGGERS, **env}
 
 
-def use_embedded_prefect(workspace: Path) -> None:
-    """Point Prefect at the workspace unless the operator configured an API. Call before import."""
+def use_embedded_prefect(workspace: Path, cluster_api: str = "") -> None:
+    """Point Prefect at the workspace unless the operator configured an API. Call before import.
+
+    A run from the command line goes into the same run history as the scheduled ones when a
+    server runs them: the cluster's (`cluster_api`), or the one `voices serve` started for this
+    workspace, if it answers."""
     if os.environ.get("PREFECT_API_URL"):
+        return
+    serving = answering(cluster_api) or answering(serve_api(workspace))
+    if serving:
+        os.environ["PREFECT_API_URL"] = serving
         return
     os.environ.setdefault("PREFECT_HOME", str(workspace / ".prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The embedded API starts in a subprocess; a busy 2-core machine needs more than 20 s.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def serve_api(workspace: Path) -> str:
+    from flows.server import API_URL_FILE
+
+    path = workspace / ".prefect-server" / API_URL_FILE
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+
+
+def answering(url: str) -> str:
+    if not url:
+        return ""
+    import httpx
+
+    try:
+        return url if httpx.get(f"{url}/health", timeout=3).status_code == 200 else ""
+    except httpx.HTTPError:
+        return ""

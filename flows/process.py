@@ -14,7 +14,9 @@ for any free worker.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -40,12 +42,15 @@ from pipeline.plan import (
     make_plan,
     tracks,
 )
+from pipeline.progress import listening
 from subtitles.errors import TransientTranscriptionError
 from subtitles.models import Task
 from subtitles.translate import TranslationError
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
+
+log = logging.getLogger(__name__)
 
 # The deployments that process one footage, for a cluster's workers (`flows.deployments`):
 # all of it, or only its transcription (on `cluster.transcribe_pool`).
@@ -100,6 +105,33 @@ def ingest_task(ctx: Context) -> list[IngestResult]:
     return footage.ingest_inbox(ctx)
 
 
+class ProgressArtifacts:
+    """Long steps' progress (`pipeline.progress`) as Prefect progress artifacts of the task run
+    they happen in, one per step, updated every 5% (the run's Artifacts tab in the UI)."""
+
+    STEP = 5.0
+
+    def __init__(self) -> None:
+        self.artifacts: dict[str, UUID] = {}
+        self.shown: dict[str, float] = {}
+
+    def __call__(self, label: str, fraction: float) -> None:
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+        percent = round(min(max(fraction, 0.0), 1.0) * 100, 1)
+        if label in self.shown and percent < 100 and percent - self.shown[label] < self.STEP:
+            return
+        try:
+            if label not in self.artifacts:
+                made = create_progress_artifact(percent, description=label)
+                self.artifacts[label] = cast(UUID, made)
+            else:
+                update_progress_artifact(self.artifacts[label], percent, description=label)
+        except Exception as exc:  # progress is for people to watch: never worth a failure
+            log.warning("progress of %r not shown in Prefect: %s", label, exc)
+        self.shown[label] = percent
+
+
 @task(
     name="transcribe",
     cache_policy=NO_CACHE,
@@ -108,7 +140,8 @@ def ingest_task(ctx: Context) -> list[IngestResult]:
     retry_condition_fn=_transient,
 )
 def transcribe_task(ctx: Context, footage_id: int, whisper_task: Task) -> TranscriptRecord:
-    return footage.transcribe_footage(ctx, footage_id, whisper_task)
+    with listening(ProgressArtifacts()):
+        return footage.transcribe_footage(ctx, footage_id, whisper_task)
 
 
 @task(name="align correction", cache_policy=NO_CACHE)
@@ -135,7 +168,8 @@ def select_clips_task(ctx: Context, footage_id: int) -> list[str]:
 
 @task(name="render clip", cache_policy=NO_CACHE)
 def render_task(ctx: Context, clip_id: int) -> ClipRecord:
-    return clips.render_outputs(ctx, clip_id)
+    with listening(ProgressArtifacts()):
+        return clips.render_outputs(ctx, clip_id)
 
 
 @flow(name="voices-process")
@@ -233,7 +267,8 @@ def _process_all(ctx: Context, held: Holding, dispatch: bool, batch: str) -> Run
         return _dispatch(ctx, plan.footage, batch, tuple(ingested), notes)
     summary = _claimed(ctx, held, list(plan.footage))
     notes += [summary.note] if summary.note else []
-    busy = summary.skipped and not ingested
+    # Did nothing because others held the work: the inbox, or every footage it would take.
+    busy = not ingested and not summary.footage and bool(notes)
     return RunSummary(
         ingested=tuple(ingested), footage=summary.footage, note="; ".join(notes), skipped=busy
     )

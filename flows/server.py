@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
 PID_FILE = "server.pid"
+# Where a running server's API address is kept, for commands that schedule runs on it.
+API_URL_FILE = "api_url"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -65,11 +67,13 @@ def local_prefect_server(home: Path, port: int = 0) -> Iterator[str]:
     try:
         _wait_healthy(url, process, log_path)
         log.info("Prefect server at %s (log: %s)", url, log_path)
+        (home / API_URL_FILE).write_text(url + "\n", encoding="utf-8")
         yield url
     finally:
         ignore_stop_signals()
         stop_child(process)
         pid_file.unlink(missing_ok=True)
+        (home / API_URL_FILE).unlink(missing_ok=True)
 
 
 def ignore_stop_signals() -> None:

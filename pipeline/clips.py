@@ -50,6 +50,7 @@ from pipeline.plan import (
     tracks,
     wanted_profiles,
 )
+from pipeline.progress import report
 from subtitles.errors import SubtitleError
 from subtitles.formats import write_srt, write_vtt
 from subtitles.layout import layout_cues, retime_cues
@@ -229,9 +230,13 @@ def render_outputs(ctx: Context, clip_id: int) -> ClipRecord:
     renders: dict[str, RenderOutput] = {}  # only the profiles configured now
     try:
         mute = muted_spans(ctx, footage, clip)
-        for profile in wanted_profiles(ctx.settings, clip):
+        profiles = wanted_profiles(ctx.settings, clip)
+        label = f"rendering clip {clip.id} of {footage.source_name}"
+        for done, profile in enumerate(profiles):
+            report(label, done / len(profiles))
             words = caption_words(ctx, footage, clip, profile.name)
             renders[profile.name] = _render_one(ctx, footage, clip, profile, words, mute)
+        report(label, 1.0)
         thumbnail, preview = _stills(renders, folder, clip)
         outputs = ClipOutputs(
             renders=renders,

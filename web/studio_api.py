@@ -221,6 +221,7 @@ def api_routes(studio: Studio) -> APIRouter:
         at = body.at if body else None
         when = in_zone(at, studio.settings.schedule.timezone) if at else None
         decide(studio.catalog, [clip_id], "approved", who.name, when)
+        studio.publish_at(when)
         return studio.clip_report(clip_id)
 
     @router.post("/clips/{clip_id}/reject")

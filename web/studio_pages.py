@@ -289,6 +289,7 @@ def page_routes(studio: Studio) -> APIRouter:
             if when.tzinfo is None:  # a form's datetime-local: the campaign's wall clock
                 when = when.replace(tzinfo=ZoneInfo(studio.settings.schedule.timezone))
         decide(studio.catalog, [clip_id], "approved", who.name, when)
+        studio.publish_at(when)
         return back(where, said="Approved.")
 
     @router.post("/clips/{clip_id}/reject")

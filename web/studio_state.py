@@ -3,7 +3,9 @@ starts, the templates, and the views both show."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,8 @@ from pipeline.context import Context
 from pipeline.editing import Transcript, transcript_in_use
 from pipeline.status import ClipReport, footage_report
 from web.studio_text import LANG_COOKIE, NAMES, choose, gettext_for, languages
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from web.studio_api import PublicationOut
@@ -45,6 +49,18 @@ class Studio:
     def start_run(self) -> bool:
         """Process what changed now, in a `voices run` of its own (see `flows.runs`)."""
         return self.runs.request() if self.runs is not None else False
+
+    def publish_at(self, when: datetime | None) -> None:
+        """A publishing run at `when` where a Prefect server runs the schedules (see
+        `flows.publish_at`); in a thread, so the page does not wait on Prefect."""
+        if when is None or when <= datetime.now(UTC):
+            return
+        from flows.publish_at import schedule_publishing
+
+        def schedule() -> None:
+            log.info("approval for %s: %s", when, schedule_publishing(self.settings, when))
+
+        threading.Thread(target=schedule, name="voices-publish-at", daemon=True).start()
 
     # views
 

@@ -49,6 +49,11 @@ def test_clips_are_proposed_chosen_rendered_and_packaged(
     assert voices("run")[0] == 0
     [footage] = status()["footage"]
     assert footage["clips"] and all(c["origin"] == "auto" for c in footage["clips"])
+    # The long steps showed their progress in Prefect, each up to 100%.
+    shown = _progress_artifacts()
+    assert shown.get("transcribe jfk speech.mp4") == 100
+    clip = footage["clips"][0]["id"]
+    assert shown.get(f"rendering clip {clip} of jfk speech.mp4") == 100
 
     (inbox / "jfk speech.clips.yaml").write_text(
         "clips:\n  - from: 'Ask not what your country'\n    to: 'do for you'\n"
@@ -114,3 +119,14 @@ def test_a_failed_render_marks_its_clip_and_the_rest_go_on(
     fine = report["other.mp4"]["clips"]
     assert fine and all(c["status"] == "candidate" and c["renders"] for c in fine)
     shutil.rmtree(isolated_env / "clips", ignore_errors=True)
+
+
+def _progress_artifacts() -> dict[str, float]:
+    """Progress artifacts in the session's Prefect API: their latest value by description."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    body = {"artifacts": {"type": {"any_": ["progress"]}}, "sort": "UPDATED_DESC", "limit": 200}
+    response = httpx.post(f"{PREFECT_API_URL.value()}/artifacts/filter", json=body, timeout=10)
+    response.raise_for_status()
+    return {a["description"] or "": float(a["data"]) for a in reversed(response.json())}

@@ -117,6 +117,12 @@ def test_a_cluster_shares_the_work_survives_a_killed_worker_and_publishes_once(
     workers = {f["processed_by"] for f in first.values()}
     assert workers == {"worker-1", "worker-2"}, first  # both did some
     assert "processed jfk.mp4 by worker-" in output
+    # voices' own log lines are in the Prefect run of that footage, for the UI.
+    lines = _logs_of_runs_named(load_settings(workspace).cluster.api_url, "jfk.mp4")
+    assert any(
+        name == "pipeline.footage" and "jfk.mp4: transcribe in" in message
+        for name, message in lines
+    ), lines
 
     # A long footage; its worker is killed (SIGKILL, worker and flow run) while it works.
     _drop(inbox, "address.ogg", data("bush_columbia_address_2003.ogg"))
@@ -219,3 +225,25 @@ def test_transcription_runs_on_its_own_pool_and_hands_on_the_rest(
             by_stage.setdefault(stage, []).append(flow_run.work_pool_name or "")
             assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.name
     assert by_stage == {"transcribe": ["transcribe"] * 2, "all": ["voices"] * 2}
+
+
+def _logs_of_runs_named(api_url: str, part: str) -> list[tuple[str, str]]:
+    """(logger, message) of every log line of the flow runs whose name holds `part`."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import FlowRunSort, LogSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        runs = client.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=100)
+        ids = [r.id for r in runs if part in r.name]
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)),
+            limit=200,
+            offset=0,
+            sort=LogSort.TIMESTAMP_ASC,
+        )
+    return [(log.name, log.message) for log in logs]

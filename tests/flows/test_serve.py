@@ -13,13 +13,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from flows.server import free_port, server_processes
-from tests.helpers import data
+from tests.helpers import data, mux_video
 
 pytestmark = pytest.mark.slow
 
@@ -240,3 +241,64 @@ def test_the_studio_runs_beside_the_deployments_and_goes_with_them(isolated_env:
     assert serve.returncode == 0, _log(isolated_env)
     _assert_no_server(isolated_env, port)
     _assert_no_server(isolated_env, studio)
+
+
+def test_an_approval_for_a_time_is_published_at_that_time(
+    isolated_env: Path, tmp_path: Path
+) -> None:
+    """`voices approve --at` schedules a publishing run for that very time on the server
+    `voices serve` runs, whose own cron would not fire for months."""
+    inbox = isolated_env / "inbox"
+    inbox.mkdir(parents=True)
+    mux_video(data("jfk.wav"), inbox / "jfk.mp4")
+    (inbox / "jfk.yaml").write_text("language: en\nconsent: public\n", encoding="utf-8")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    env = _env(
+        VOICES_CLIPS__MIN_SECONDS="2",
+        VOICES_CLIPS__MAX_SECONDS="12",
+        VOICES_CLIPS__MAX_CANDIDATES="1",
+        VOICES_CLIPS__RENDER='["tv"]',
+        VOICES_RENDER__PRESET="ultrafast",
+        VOICES_FOLDER__ENABLED="true",
+        VOICES_FOLDER__PATH=str(drop),
+        VOICES_SCHEDULE__PUBLISH_CRON="0 3 1 1 *",  # once a year
+        VOICES_SCHEDULE__PROCESS_EVERY_MINUTES="600",
+        PREFECT_RUNNER_POLL_FREQUENCY="2",
+    )
+    cli = [sys.executable, "-m", "cli"]
+    subprocess.run([*cli, "run"], env=env, check=True, capture_output=True)
+    port = free_port()
+    with _serve(isolated_env, port, env) as serve:
+        _wait_for_api(f"http://127.0.0.1:{port}/api", serve, isolated_env)
+        deadline = time.monotonic() + DEADLINE_S
+        while not _deployed(port, "voices-publish/publish") and time.monotonic() < deadline:
+            assert serve.poll() is None, _log(isolated_env)
+            time.sleep(1)
+        when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
+        approve = subprocess.run(
+            [*cli, "approve", "--all", "--at", when.isoformat()],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "a publishing run is scheduled for" in approve.stdout, approve.stdout
+        posted: list[Path] = []
+        while not posted and time.monotonic() < deadline:
+            assert serve.poll() is None, _log(isolated_env)
+            time.sleep(1)
+            posted = list(drop.glob("*.json"))
+        assert posted, _log(isolated_env)
+        assert datetime.now(UTC) >= when  # not before its time
+        assert datetime.now(UTC) - when < timedelta(seconds=90)  # and not at the next cron tick
+        _stop(serve, signal.SIGTERM, isolated_env)
+    _assert_no_server(isolated_env, port)
+
+
+def _deployed(port: int, name: str) -> bool:
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/api/deployments/name/{name}", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
